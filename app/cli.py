@@ -1,0 +1,176 @@
+"""The `wbok` command line: serve, migrate, demo data and administration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from app.db import DatabaseURLError
+
+
+class CLIError(Exception):
+    """A failure the user can fix; printed as one line on stderr."""
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on a terminal; nothing at all without one."""
+    if not sys.stdout.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+async def _migrate() -> None:
+    from app import db
+
+    await db.migrate()
+
+
+async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None:
+    from app import demo
+
+    await _migrate()
+    if not await demo.is_empty():
+        if only_if_empty:
+            return None
+        raise CLIError("Baza nie jest pusta; dane demo dodaje się tylko do pustej bazy.")
+    with progress(customers, "Dane demo") as tick:
+        logins = await demo.create_demo(customers, progress=tick)
+    return logins.lines()
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    asyncio.run(_migrate())
+    print("migrations applied")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    lines = asyncio.run(_demo(args.customers))
+    print("\n".join(lines))
+    print(f"demo: {args.customers} customers, 1 operator")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.demo:
+        lines = asyncio.run(_demo(args.customers, only_if_empty=True))
+        if lines is None:
+            print("demo: the database already has data; demo logins were printed when it was filled")
+        else:
+            print("\n".join(lines))
+    else:
+        asyncio.run(_migrate())
+    print(f"WBOK: http://{args.host}:{args.port}/login", flush=True)
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
+                log_level="warning", proxy_headers=True)
+
+
+def cmd_customer_add(args: argparse.Namespace) -> None:
+    from app.customers import CustomerError, create_customer
+
+    async def run() -> tuple[int, str]:
+        await _migrate()
+        return await create_customer(args.name, email=args.email or "", tariff=args.tariff,
+                                     ip=args.ip, pin=args.pin)
+
+    try:
+        customer_id, pin = asyncio.run(run())
+    except CustomerError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"customer {customer_id} PIN {pin}")
+
+
+def cmd_operator_add(args: argparse.Namespace) -> None:
+    from app.operators import OperatorError, create_operator
+
+    async def run() -> None:
+        await _migrate()
+        await create_operator(args.username, args.password)
+
+    try:
+        asyncio.run(run())
+    except OperatorError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"operator {args.username} created")
+
+
+def cmd_tariff_add(args: argparse.Namespace) -> None:
+    from app.tariffs import TariffError, create_tariff
+
+    async def run() -> int:
+        await _migrate()
+        return await create_tariff(args.name, args.price, args.down, args.up, args.vat)
+
+    try:
+        tariff_id = asyncio.run(run())
+    except TariffError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"tariff {tariff_id} {args.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wbok", description="WBOK: panel klienta ISP")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve with the scheduler running")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="fill an empty database with demo data")
+    serve.add_argument("--customers", type=int, default=40, help=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="fill an empty database with realistic demo data")
+    demo.add_argument("--customers", type=int, default=40)
+    demo.set_defaults(func=cmd_demo)
+
+    customer = sub.add_parser("customer").add_subparsers(dest="action", required=True)
+    add = customer.add_parser("add", help="create a customer; prints its ID and PIN")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email")
+    add.add_argument("--tariff")
+    add.add_argument("--ip")
+    add.add_argument("--pin")
+    add.set_defaults(func=cmd_customer_add)
+
+    operator = sub.add_parser("operator").add_subparsers(dest="action", required=True)
+    op_add = operator.add_parser("add", help="create an operator account")
+    op_add.add_argument("username")
+    op_add.add_argument("--password", required=True)
+    op_add.set_defaults(func=cmd_operator_add)
+
+    tariff = sub.add_parser("tariff").add_subparsers(dest="action", required=True)
+    t_add = tariff.add_parser("add", help="create a tariff (monthly gross price in zł)")
+    t_add.add_argument("name")
+    t_add.add_argument("--price", required=True)
+    t_add.add_argument("--down", type=int, required=True)
+    t_add.add_argument("--up", type=int, required=True)
+    t_add.add_argument("--vat", type=int, default=23)
+    t_add.set_defaults(func=cmd_tariff_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CLIError, DatabaseURLError) as exc:
+        print(f"wbok: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

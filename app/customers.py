@@ -1,0 +1,158 @@
+"""Customers: their data for the Informacje tab, creation, search and PIN resets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from app import db
+from app.auth import last_login
+from app.security import generate_pin, hash_secret_async
+from app.tables.customers import Customer, Device
+from app.tables.tariffs import Assignment, Tariff
+
+
+class CustomerError(ValueError):
+    """Input that cannot make a customer; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class TariffLine:
+    name: str
+    down_mbit: int
+    up_mbit: int
+    price: int  # gross grosze per month
+    start: date
+    end: date | None
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    customer: dict
+    tariffs: list[TariffLine]
+    devices: list[dict]
+    last_login: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+async def get_customer(customer_id: int) -> dict | None:
+    return await Customer.select(Customer.all_columns(exclude=[Customer.pin_hash])).where(
+        Customer.id == customer_id).first()
+
+
+async def current_tariffs(customer_id: int, today: date) -> list[TariffLine]:
+    """Assignments in force on `today`."""
+    rows = await Assignment.select(
+        Assignment.tariff.name, Assignment.tariff.down_mbit, Assignment.tariff.up_mbit,
+        Assignment.tariff.price, Assignment.start, Assignment.end,
+    ).where(
+        (Assignment.customer == customer_id) & (Assignment.start <= today)
+        & ((Assignment.end.is_null()) | (Assignment.end >= today))
+    ).order_by(Assignment.start)
+    return [TariffLine(r["tariff.name"], r["tariff.down_mbit"], r["tariff.up_mbit"],
+                       r["tariff.price"], r["start"], r["end"]) for r in rows]
+
+
+async def devices(customer_id: int) -> list[dict]:
+    return await Device.select(Device.id, Device.name, Device.ip, Device.mac).where(
+        Device.customer == customer_id).order_by(Device.name)
+
+
+async def info_data(customer_id: int, today: date, session_started: datetime | None) -> CustomerInfo | None:
+    """Everything the Informacje tab shows; `last_login` is the one before this session."""
+    customer = await get_customer(customer_id)
+    if customer is None:
+        return None
+    return CustomerInfo(
+        customer=customer,
+        tariffs=await current_tariffs(customer_id, today),
+        devices=await devices(customer_id),
+        last_login=await last_login(customer_id, before=session_started),
+    )
+
+
+async def create_customer(
+    name: str, *, email: str = "", phone: str = "", street: str = "", postal_code: str = "",
+    city: str = "", nip: str = "", tariff: str | None = None, ip: str | None = None,
+    pin: str | None = None, today: date | None = None,
+) -> tuple[int, str]:
+    """Create a customer (with a device at `ip` and `tariff` from `today`, if given).
+    Returns the new customer ID and the plain PIN, which is shown once and stored hashed."""
+    from app.auth import valid_pin_format
+
+    name = name.strip()
+    if not name:
+        raise CustomerError("Podaj imię i nazwisko lub nazwę firmy.")
+    if pin is not None and not valid_pin_format(pin):
+        raise CustomerError("PIN musi mieć od 4 do 8 cyfr.")
+    pin = pin or generate_pin()
+    pin_hash = await hash_secret_async(pin)
+    async with db.transaction():
+        tariff_id = await _tariff_id(tariff) if tariff else None
+        rows = await Customer.insert(Customer(
+            name=name, email=email.strip(), phone=phone.strip(), street=street.strip(),
+            postal_code=postal_code.strip(), city=city.strip(), nip=nip.strip(), pin_hash=pin_hash,
+        )).returning(Customer.id)
+        customer_id = rows[0]["id"]
+        if tariff_id:
+            await Assignment.insert(Assignment(customer=customer_id, tariff=tariff_id,
+                                               start=today or date.today()))
+        if ip:
+            await _add_device(customer_id, ip)
+    return customer_id, pin
+
+
+async def _tariff_id(name: str) -> int:
+    row = await Tariff.select(Tariff.id).where(Tariff.name == name).first()
+    if row is None:
+        raise CustomerError(f"Nie ma taryfy o nazwie {name!r}.")
+    return row["id"]
+
+
+async def _add_device(customer_id: int, ip: str) -> None:
+    import ipaddress
+
+    try:
+        ip = str(ipaddress.ip_address(ip.strip()))
+    except ValueError as exc:
+        raise CustomerError(f"Nieprawidłowy adres IP: {ip!r}.") from exc
+    if await Device.exists().where(Device.ip == ip):
+        raise CustomerError(f"Adres IP {ip} jest już przypisany do innego urządzenia.")
+    await Device.insert(Device(customer=customer_id, name="Router", ip=ip))
+
+
+async def reset_pin(customer_id: int) -> str | None:
+    """Set a new random PIN; returns it once (None when there is no such customer)."""
+    pin = generate_pin()
+    updated = await Customer.update({Customer.pin_hash: await hash_secret_async(pin)}).where(
+        Customer.id == customer_id).returning(Customer.id)
+    return pin if updated else None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: list[dict]
+    page: int
+    pages: int
+    total: int
+    q: str
+
+
+async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
+    """Customers matching an ID, part of a name or of an e-mail; newest first."""
+    from app.auth import parse_customer_id
+
+    q = (q or "").strip()[:100]
+    query = Customer.select(Customer.id, Customer.name, Customer.email, Customer.city,
+                            Customer.blocked)
+    count = Customer.count()
+    if q:
+        cond = Customer.name.ilike(f"%{q}%") | Customer.email.ilike(f"%{q}%")
+        if (cid := parse_customer_id(q)) is not None:
+            cond = cond | (Customer.id == cid)
+        query, count = query.where(cond), count.where(cond)
+    total = await count
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = await query.order_by(Customer.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
+    return CustomerPage(rows, page, pages, total, q)

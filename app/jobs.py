@@ -1,0 +1,59 @@
+"""Scheduled work as plain functions (the CLI calls them too), and the scheduler that runs them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app import sessions
+from app.settings import Settings
+from app.tables.jobs import JobRun
+
+log = logging.getLogger("wbok.jobs")
+TIMEZONE = "Europe/Warsaw"
+
+
+async def claim(job: str, period: str) -> bool:
+    """Claim one run of `job` for `period`; False when it is claimed already, by this
+    process or another, so a rerun or a second process does nothing."""
+    inserted = await JobRun.insert(
+        JobRun(key=f"{job}:{period}", job=job, period=period, status="running")
+    ).on_conflict(action="DO NOTHING").returning(JobRun.id)
+    return bool(inserted)
+
+
+async def finish(job: str, period: str, rows: int, error: str | None = None) -> None:
+    await JobRun.update({
+        JobRun.status: "failed" if error else "done", JobRun.rows: rows,
+        JobRun.detail: error or "", JobRun.finished_at: datetime.now(timezone.utc),
+    }).where(JobRun.key == f"{job}:{period}")
+
+
+async def release(job: str, period: str) -> None:
+    """Drop a failed claim so that the next run tries the period again."""
+    await JobRun.delete().where((JobRun.key == f"{job}:{period}") & (JobRun.status != "done"))
+
+
+async def recent_runs(job: str | None = None, limit: int = 20) -> list[dict]:
+    query = JobRun.select()
+    if job:
+        query = query.where(JobRun.job == job)
+    return await query.order_by(JobRun.started_at, ascending=False).limit(limit)
+
+
+async def prune_sessions(idle_minutes: int) -> int:
+    return await sessions.prune(timedelta(minutes=idle_minutes))
+
+
+def start_scheduler(settings: Settings) -> AsyncIOScheduler:
+    """One scheduler per process; jobs that must run once per period claim it first."""
+    scheduler = AsyncIOScheduler(
+        timezone=TIMEZONE,
+        job_defaults={"coalesce": True, "misfire_grace_time": 6 * 3600, "max_instances": 1},
+    )
+    scheduler.add_job(prune_sessions, "interval", minutes=15, args=[settings.session_idle_minutes],
+                      id="prune_sessions")
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,21 @@
+"""What every admin page shares: the operator guard and the admin menu."""
+
+from __future__ import annotations
+
+from litestar.di import Provide
+
+from app.i18n import N_
+from app.routes._session import provide_operator_session
+from app.sessions import ActiveSession
+from app.tables.auth import Operator
+
+OPERATOR_DEPENDENCIES = {"operator": Provide(provide_operator_session)}
+
+# (path, label) of the admin menu; later sections add theirs.
+ADMIN_MENU: list[tuple[str, str]] = [("/admin/customers", N_("Klienci"))]
+
+
+async def admin_context(operator: ActiveSession) -> dict:
+    me = await Operator.select(Operator.id, Operator.username, Operator.name).where(
+        Operator.id == operator.subject_id).first()
+    return {"operator": me, "menu": ADMIN_MENU}

@@ -1,0 +1,54 @@
+"""Admin: operator login and logout."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from app import auth, sessions
+from app.auth import Outcome
+from app.i18n import _
+from app.routes._render import client_redirect, render
+from app.routes._session import OPERATOR_COOKIE, client_ip, session_cookie
+
+
+def _login_page(request: Request, username: str = "", error: str = "", status: int = 200) -> Template:
+    notice = _("Sesja wygasła. Zaloguj się ponownie.") if request.query_params.get("m") == "expired" else ""
+    return render(request, "admin/login.html",
+                  {"username": username[:50], "error": error, "notice": notice}, status_code=status)
+
+
+class AdminAuthController(Controller):
+    path = "/admin"
+
+    @get("/")
+    async def show_admin_root(self) -> Redirect:
+        return Redirect(path="/admin/customers", status_code=303)
+
+    @get("/login")
+    async def show_login(self, request: Request) -> Template:
+        return _login_page(request)
+
+    @post("/login")
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        if not username or not password:
+            return _login_page(request, username, _("Podaj login i hasło."), 422)
+        result = await auth.operator_login(username, password[:256], client_ip(request))
+        if result.outcome is Outcome.THROTTLED:
+            return _login_page(request, username, _("Zbyt wiele nieudanych prób. Spróbuj później."), 429)
+        if result.outcome is not Outcome.OK:
+            return _login_page(request, username, _("Nieprawidłowy login lub hasło."), 401)
+        token = await sessions.start(sessions.OPERATOR, result.subject_id, client_ip(request),
+                                     old_token=request.cookies.get(OPERATOR_COOKIE))
+        return Redirect(path="/admin/customers", status_code=303,
+                        cookies=[session_cookie(request, sessions.OPERATOR, token)])
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Response:
+        if token := request.cookies.get(OPERATOR_COOKIE):
+            await sessions.end(token)
+        response = client_redirect(request, "/admin/login")
+        response.cookies.append(session_cookie(request, sessions.OPERATOR, None))
+        return response

@@ -1,0 +1,1 @@
+"""Piccolo tables, one module per noun."""
