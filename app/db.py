@@ -85,13 +85,13 @@ async def migrate() -> None:
         raise RuntimeError(result.message)
 
 
-async def start_pool() -> None:
+async def start_pool(size: int = 10) -> None:
     engine = db()
-    if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=10)
+    if isinstance(engine, PostgresEngine) and size > 0:
+        await engine.start_connection_pool(max_size=size)
 
 
 async def close_pool() -> None:
     engine = db()
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await db.start_pool()
+        await db.start_pool(settings.db_pool_size)
         scheduler = None
         if settings.scheduler:
             from app.jobs import start_scheduler

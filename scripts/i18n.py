@@ -17,15 +17,15 @@ POT = ROOT / "app/locale/messages.pot"
 EN = ROOT / "app/locale/en/LC_MESSAGES/messages.po"
 
 
-def extract() -> None:
+def extract(pot: Path = POT) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "N_", "-o", str(POT), "--no-location", "--sort-output",
+                    "-k", "N_", "-o", str(pot), "--no-location", "--sort-output",
                     "--project", "WBOK", "."], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def missing() -> list[str]:
-    template = read_po(POT.open("rb"))
+def missing(pot: Path = POT) -> list[str]:
+    template = read_po(pot.open("rb"))
     english = read_po(EN.open("rb"), locale="en")
     out = []
     for message in template:

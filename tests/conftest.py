@@ -39,6 +39,9 @@ else:
     os.environ["WBOK_DATABASE_URL"] = f"sqlite:///{_tmp / 'test.sqlite3'}"
 os.environ["WBOK_SECRET_KEY"] = "test-secret-" + uuid.uuid4().hex
 os.environ["WBOK_SCHEDULER"] = "0"
+# The test client runs the app on its own event loop in another thread; a pool bound to
+# that loop must not serve the fixtures' queries, so tests connect per query.
+os.environ["WBOK_DB_POOL_SIZE"] = "0"
 os.environ.pop("WBOK_CONFIG", None)
 
 from litestar.testing import AsyncTestClient  # noqa: E402
@@ -79,10 +82,19 @@ async def _wipe() -> None:
         await engine.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE")
 
 
+def run_sync(coro):
+    """Run a coroutine to its end from sync code, in a thread of its own: Playwright's sync
+    API keeps an event loop running in the main thread, where asyncio.run() is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(autouse=True)
 def clean_db():
     """Every test starts from empty tables (a sync fixture, so sync tests may use it too)."""
-    asyncio.run(_wipe())
+    run_sync(_wipe())
 
 
 @pytest.fixture

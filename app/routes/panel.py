@@ -9,9 +9,15 @@ from app.routes._session import provide_customer_session
 from app.sessions import ActiveSession
 from app.tables.customers import Customer
 
-# (path, label) of the tabs in the order of the manual; a tab appears once its
-# controller exists. Labels are msgids, translated in _tabs.html.
-TABS: list[tuple[str, str]] = [("/info", N_("Informacje"))]
+# (path, label) of the tabs in the order of the manual. Labels are msgids,
+# translated in _tabs.html.
+TABS: list[tuple[str, str]] = [
+    ("/info", N_("Informacje")),
+    ("/finances", N_("Finanse")),
+    ("/messages", N_("Wiadomości")),
+    ("/stats", N_("Statystyki")),
+    ("/helpdesk", N_("Helpdesk")),
+]
 
 CUSTOMER_DEPENDENCIES = {"session": Provide(provide_customer_session)}
 
