@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -161,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Piccolo warns (with a source line) before our one-line error about an unreachable
+    # database; the error line says it all.
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database")
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

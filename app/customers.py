@@ -147,7 +147,10 @@ async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
                             Customer.blocked)
     count = Customer.count()
     if q:
-        cond = Customer.name.ilike(f"%{q}%") | Customer.email.ilike(f"%{q}%")
+        # SQLite's LIKE is already case-insensitive (for ASCII); Piccolo warns on ilike there.
+        like = "like" if db.is_sqlite() else "ilike"
+        pattern = f"%{q}%"
+        cond = getattr(Customer.name, like)(pattern) | getattr(Customer.email, like)(pattern)
         if (cid := parse_customer_id(q)) is not None:
             cond = cond | (Customer.id == cid)
         query, count = query.where(cond), count.where(cond)

@@ -1,0 +1,65 @@
+"""Shared by the bench scripts: a throwaway WBOK server on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(tmp: str) -> dict[str, str]:
+    return {**os.environ, "WBOK_DATABASE_URL": os.environ.get("WBOK_DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3"),
+            "WBOK_SECRET_KEY": "bench", "WBOK_SCHEDULER": "0"}
+
+
+def wbok(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@contextmanager
+def server(setup=None) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield (base URL, env) of a server whose database `setup(env)` filled first."""
+    with tempfile.TemporaryDirectory(prefix="wbok-bench-") as tmp:
+        env = bench_env(tmp)
+        wbok(env, "migrate")
+        if setup:
+            setup(env)
+        port = _free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+                                 "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(url + "/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            yield url, env
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def parse_login(line: str) -> tuple[str, str]:
+    match = re.search(r"customer (\d+) PIN (\d+)", line)
+    assert match, line
+    return match.group(1), match.group(2)
