@@ -41,7 +41,8 @@ async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None
     await _migrate()
     if not await demo.is_empty():
         if only_if_empty:
-            return None
+            again = await demo.reissue_logins()
+            return again.lines() if again else None
         raise CLIError("Baza nie jest pusta; dane demo dodaje się tylko do pustej bazy.")
     with progress(customers, "Dane demo") as tick:
         logins = await demo.create_demo(customers, progress=tick)
@@ -65,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.demo:
         lines = asyncio.run(_demo(args.customers, only_if_empty=True))
         if lines is None:
-            print("demo: the database already has data; demo logins were printed when it was filled")
+            print("demo: the database has data that the demo did not create; no demo logins")
         else:
             print("\n".join(lines))
     else:

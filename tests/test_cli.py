@@ -57,3 +57,33 @@ def test_a_broken_database_url_is_one_clear_line_and_a_non_zero_exit(tmp_path):
         done = wbok("migrate", env={"WBOK_DATABASE_URL": url})
         assert done.returncode != 0, url
         assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("wbok: "), done.stderr
+
+
+def _serve_demo(env: dict[str, str]) -> tuple[list[str], int]:
+    """Start `wbok serve --demo`, read what it prints up to the URL line, stop it."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
+                            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if line.startswith("WBOK: http"):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return lines, port
+
+
+def test_serve_demo_prints_logins_on_every_start(tmp_path):
+    env = {"WBOK_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3", "WBOK_SCHEDULER": "0"}
+    first, port = _serve_demo(env)
+    assert first[-1] == f"WBOK: http://127.0.0.1:{port}/login"
+    assert any(re.fullmatch(r"customer \d+ PIN \d{6}", x) for x in first)
+    assert any(re.fullmatch(r"operator admin password \S+", x) for x in first)
+    second, _ = _serve_demo(env)
+    logins = [x for x in second if x.startswith(("customer", "operator"))]
+    assert logins and logins != [x for x in first if x.startswith(("customer", "operator"))]
