@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sqlite3
+import weakref
 from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
@@ -14,6 +16,43 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 class DatabaseURLError(ValueError):
     """WBOK_DATABASE_URL cannot be understood or reached."""
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine opens a connection, and a thread, for every query outside a
+    transaction; in the web app that was most of a page's cost. After `start_pool(n)` this
+    one keeps up to n autocommit connections open per event loop and reuses them.
+    Transactions still get a connection of their own, as in Piccolo."""
+
+    __slots__ = ("_pool_size", "_pools")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_size = 0
+        self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def start_pool(self, size: int) -> None:
+        self._pool_size = size
+
+    async def close_pool(self) -> None:
+        self._pool_size = 0
+        idle, _ = self._pools.pop(asyncio.get_running_loop(), (asyncio.Queue(), []))
+        while not idle.empty():
+            await idle.get_nowait().close()
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if not self._pool_size:
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        idle, opened = self._pools.setdefault(asyncio.get_running_loop(), (asyncio.Queue(), []))
+        if idle.empty() and len(opened) < self._pool_size:
+            opened.append(None)  # reserve the place before awaiting
+            idle.put_nowait(await self.get_connection())
+        connection = await idle.get()
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            idle.put_nowait(connection)
 
 
 def engine_for_url(url: str) -> Engine:
@@ -26,7 +65,7 @@ def engine_for_url(url: str) -> Engine:
         if not path:
             raise DatabaseURLError(f"Nieprawidłowy adres bazy SQLite: {url}")
         # A generous busy timeout: writers queue instead of failing at once.
-        return SQLiteEngine(path=path, timeout=30, check_same_thread=False)
+        return PooledSQLiteEngine(path=path, timeout=30, check_same_thread=False)
     if parts.scheme in {"postgres", "postgresql"}:
         return PostgresEngine(
             config={
@@ -86,12 +125,19 @@ async def migrate() -> None:
 
 
 async def start_pool(size: int = 10) -> None:
+    """Keep connections open for this process (size 0: a connection per query)."""
     engine = db()
-    if isinstance(engine, PostgresEngine) and size > 0:
-        await engine.start_connection_pool(max_size=size)
+    if size <= 0:
+        return
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+    elif isinstance(engine, PooledSQLiteEngine):
+        engine.start_pool(min(size, 4))  # one writer at a time anyway; reads are short
 
 
 async def close_pool() -> None:
     engine = db()
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()

@@ -43,7 +43,9 @@ def server(setup=None) -> Iterator[tuple[str, dict[str, str]]]:
         if setup:
             setup(env)
         port = _free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+        # WBOK_BENCH_TASKSET=0 pins the server to core 0 ("one core" in the budgets).
+        pin = ["taskset", "-c", os.environ["WBOK_BENCH_TASKSET"]] if os.environ.get("WBOK_BENCH_TASKSET") else []
+        proc = subprocess.Popen([*pin, sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
                                  "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -22,9 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/browser" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    # thread, where the async tests' runner cannot start its own afterwards.
+    browser = [item for item in items if "tests/browser" in str(item.fspath)]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    items[:] = [item for item in items if item not in browser] + browser
 
 
 def _wait_up(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
@@ -47,7 +50,8 @@ def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, s
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, **(env or {})},
+        # A server process has one event loop, so it pools connections as in production.
+        cwd=ROOT, env={**os.environ, "WBOK_DB_POOL_SIZE": "4", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
