@@ -9,6 +9,7 @@ from piccolo.query.functions.aggregate import Max, Min, Sum
 
 from app import db
 from app.customers import TariffLine, current_tariffs
+from app.i18n import N_
 from app.money import MAX_GROSZE, parse_money
 from app.settings import ISP
 from app.tables.customers import Customer
@@ -227,7 +228,7 @@ def parse_payment_form(form: PaymentForm, today: date) -> tuple[int, int, date, 
     grosze = paid_on = None
     customer_id = parse_customer_id(form.customer_id or "")
     if customer_id is None:
-        errors["customer_id"] = "Podaj ID Klienta (same cyfry)."
+        errors["customer_id"] = N_("Podaj ID Klienta (same cyfry).")
     try:
         grosze = parse_money(form.amount)
     except ValueError as exc:
@@ -235,7 +236,7 @@ def parse_payment_form(form: PaymentForm, today: date) -> tuple[int, int, date, 
     try:
         paid_on = date.fromisoformat((form.date or "").strip())
     except ValueError:
-        errors["date"] = "Podaj datę w formacie RRRR-MM-DD, np. 2026-11-24."
+        errors["date"] = N_("Podaj datę w formacie RRRR-MM-DD, np. 2026-11-24.")
     errors.update(_check(grosze, paid_on, form.title, today, errors))
     if errors:
         raise PaymentError(errors)
@@ -247,19 +248,19 @@ def _check(grosze: int | None, paid_on: date | None, title: str, today: date,
     errors: dict[str, str] = {}
     known = known or {}
     if "amount" not in known and (grosze is None or grosze <= 0):
-        errors["amount"] = "Kwota wpłaty musi być większa od zera."
+        errors["amount"] = N_("Kwota wpłaty musi być większa od zera.")
     elif grosze is not None and grosze > MAX_GROSZE:
-        errors["amount"] = "Kwota jest zbyt duża."
+        errors["amount"] = N_("Kwota jest zbyt duża.")
     if "date" not in known and paid_on is not None:
         if paid_on > today:
-            errors["date"] = "Data wpłaty nie może być z przyszłości."
+            errors["date"] = N_("Data wpłaty nie może być z przyszłości.")
         elif paid_on < EARLIEST:
-            errors["date"] = "Data wpłaty jest zbyt odległa."
+            errors["date"] = N_("Data wpłaty jest zbyt odległa.")
     title = (title or "").strip()
     if not title:
-        errors["title"] = "Podaj tytuł wpłaty."
+        errors["title"] = N_("Podaj tytuł wpłaty.")
     elif len(title) > 200:
-        errors["title"] = "Tytuł może mieć najwyżej 200 znaków."
+        errors["title"] = N_("Tytuł może mieć najwyżej 200 znaków.")
     return errors
 
 
@@ -285,7 +286,7 @@ async def book_payment(
     key = f"{source}:{reference}" if reference else None
     async with db.transaction():
         if not await Customer.exists().where(Customer.id == customer_id):
-            raise PaymentError({"customer_id": f"Nie ma klienta o ID {customer_id}."})
+            raise PaymentError({"customer_id": N_("Nie ma klienta o takim ID.")})
         # ON CONFLICT rather than look-then-insert: two imports of one statement at once
         # must not both book it (PostgreSQL runs them side by side).
         rows = await Payment.insert(Payment(
@@ -298,3 +299,14 @@ async def book_payment(
             return BookedPayment(old["id"], old["customer"], old["amount"], old["date"],
                                  created=False)
     return BookedPayment(rows[0]["id"], customer_id, amount, paid_on)
+
+
+async def recent_payments(limit: int = 20, customer_id: int | None = None) -> list[dict]:
+    """The latest booked payments (newest booking first), with who booked them; for the admin."""
+    query = Payment.select(
+        Payment.id, Payment.customer, Payment.customer.name, Payment.date, Payment.title,
+        Payment.amount, Payment.source, Payment.operator.username, Payment.created_at,
+    ).order_by(Payment.id, ascending=False).limit(limit)
+    if customer_id is not None:
+        query = query.where(Payment.customer == customer_id)
+    return await query
