@@ -16,7 +16,8 @@ from app.tables.finances import Charge, Invoice, InvoiceCounter
 from app.tables.finances import InvoiceLine as InvoiceLineRow
 from app.transfer import virtual_account
 
-__all__ = ["InvoiceError", "IssuedInvoice", "InvoiceLine", "issue_invoice", "series_key",
+__all__ = ["InvoiceError", "IssuedInvoice", "InvoiceLine", "InvoiceRequest", "issue_invoice",
+           "issue_invoices", "series_key",
            "format_number", "load_invoice_doc", "load_invoice_docs", "invoice_pdf",
            "invoices_pdf"]
 
@@ -49,6 +50,17 @@ def format_number(series: str, seq: int) -> str:
     return series.replace("{n}", str(seq))
 
 
+@dataclass(frozen=True)
+class InvoiceRequest:
+    """One invoice to issue: `lines` gross in grosze; dates as in issue_invoice."""
+
+    customer_id: int
+    lines: Sequence[InvoiceLine]
+    issue_date: date
+    sale_date: date | None = None
+    due_date: date | None = None
+
+
 async def issue_invoice(
     customer_id: int,
     lines: Sequence[InvoiceLine],
@@ -66,59 +78,107 @@ async def issue_invoice(
     `sale_date` defaults to `issue_date`, `due_date` to issue + `isp.payment_days`.
     Not idempotent by itself: a caller that must issue once per period (the monthly
     billing job) claims its run key first (app/jobs.py)."""
-    if not lines:
-        raise InvoiceError("Faktura musi mieć co najmniej jedną pozycję.")
-    if any(line.gross <= 0 for line in lines):
-        raise InvoiceError("Wartość pozycji faktury musi być dodatnia.")
-    sale_date = sale_date or issue_date
-    due_date = due_date or issue_date + timedelta(days=isp.payment_days)
-    series = series_key(isp.invoice_series, issue_date)
+    request = InvoiceRequest(customer_id, lines, issue_date, sale_date, due_date)
+    return (await issue_invoices([request], isp))[0]
+
+
+async def issue_invoices(requests: Sequence[InvoiceRequest], isp: ISP) -> list[IssuedInvoice]:
+    """Issue many invoices in ONE transaction, all or none, numbered in the order given.
+
+    The same rules as issue_invoice, with a few queries per batch instead of per
+    invoice (a monthly run over thousands of customers; chunk it to keep each
+    transaction short: other issuers wait for the series lock meanwhile)."""
+    for req in requests:
+        if not req.lines:
+            raise InvoiceError("Faktura musi mieć co najmniej jedną pozycję.")
+        if any(line.gross <= 0 for line in req.lines):
+            raise InvoiceError("Wartość pozycji faktury musi być dodatnia.")
+    if not requests:
+        return []
+    series = [series_key(isp.invoice_series, req.issue_date) for req in requests]
     async with db.transaction():
-        buyer = await Customer.select(
-            Customer.name, Customer.street, Customer.postal_code, Customer.city, Customer.nip
-        ).where(Customer.id == customer_id).first()
-        if buyer is None:
-            raise InvoiceError(f"Nie ma klienta o ID {customer_id}.")
-        seq = await _next_seq(series)
-        number = format_number(series, seq)
-        doc_lines = tuple(lines)
-        net = sum(line.net for line in doc_lines)
-        gross = sum(line.gross for line in doc_lines)
-        rows = await Invoice.insert(Invoice(
-            number=number, series=series, seq=seq, customer=customer_id,
-            issue_date=issue_date, sale_date=sale_date, due_date=due_date,
-            seller_name=isp.name, seller_address=isp.address, seller_nip=isp.nip,
-            buyer_name=buyer["name"], buyer_address=_address(buyer), buyer_nip=buyer["nip"] or "",
-            bank_account=virtual_account(isp, customer_id), bank_name=isp.bank_name,
-            total_net=net, total_vat=gross - net, total_gross=gross,
-        )).returning(Invoice.id)
-        invoice_id = rows[0]["id"]
-        await InvoiceLineRow.insert(*[
-            InvoiceLineRow(invoice=invoice_id, position=i, description=line.description,
-                           quantity=line.quantity, unit=line.unit, gross=line.gross,
-                           vat_rate=line.vat_rate)
-            for i, line in enumerate(doc_lines, start=1)
-        ])
-        charges = await Charge.insert(*[
-            Charge(customer=customer_id, date=issue_date, description=line.description,
-                   amount=line.gross, invoice=invoice_id)
-            for line in doc_lines
-        ]).returning(Charge.id)
-    return IssuedInvoice(id=invoice_id, number=number, customer_id=customer_id,
-                         issue_date=issue_date, due_date=due_date, total_gross=gross,
-                         charge_ids=tuple(r["id"] for r in charges))
+        buyers = await _buyers({req.customer_id for req in requests})
+        missing = {req.customer_id for req in requests} - buyers.keys()
+        if missing:
+            raise InvoiceError(f"Nie ma klienta o ID {min(missing)}.")
+        seqs = await _allocate(series)
+        heads = [_invoice_row(req, key, seq, buyers[req.customer_id], isp)
+                 for req, key, seq in zip(requests, series, seqs)]
+        for i in range(0, len(heads), 400):
+            await Invoice.insert(*heads[i:i + 400])
+        numbers = [h.number for h in heads]
+        ids = {}
+        for i in range(0, len(numbers), 400):
+            rows = await Invoice.select(Invoice.id, Invoice.number).where(
+                Invoice.number.is_in(numbers[i:i + 400]))
+            ids.update((r["number"], r["id"]) for r in rows)
+        line_rows, charge_rows = [], []
+        for req, head in zip(requests, heads):
+            for pos, line in enumerate(req.lines, start=1):
+                line_rows.append(InvoiceLineRow(
+                    invoice=ids[head.number], position=pos, description=line.description,
+                    quantity=line.quantity, unit=line.unit, gross=line.gross, vat_rate=line.vat_rate))
+                charge_rows.append(Charge(customer=req.customer_id, date=req.issue_date,
+                                          description=line.description, amount=line.gross,
+                                          invoice=ids[head.number]))
+        charge_ids: list[int] = []
+        for i in range(0, len(line_rows), 400):
+            await InvoiceLineRow.insert(*line_rows[i:i + 400])
+            rows = await Charge.insert(*charge_rows[i:i + 400]).returning(Charge.id, Charge.invoice)
+            charge_ids += [(r["invoice"], r["id"]) for r in rows]
+    by_invoice: dict[int, list[int]] = {}
+    for invoice_id, charge_id in charge_ids:
+        by_invoice.setdefault(invoice_id, []).append(charge_id)
+    return [IssuedInvoice(id=ids[h.number], number=h.number, customer_id=req.customer_id,
+                          issue_date=req.issue_date, due_date=h.due_date, total_gross=h.total_gross,
+                          charge_ids=tuple(sorted(by_invoice[ids[h.number]])))
+            for req, h in zip(requests, heads)]
 
 
-async def _next_seq(series: str) -> int:
-    """Bump the series counter and return the new value; must run inside the issuing
-    transaction. The upsert is atomic on both engines; on PostgreSQL it holds the row
+async def _buyers(customer_ids: set[int]) -> dict[int, dict]:
+    rows = await Customer.select(
+        Customer.id, Customer.name, Customer.street, Customer.postal_code, Customer.city, Customer.nip
+    ).where(Customer.id.is_in(list(customer_ids)))
+    return {r["id"]: r for r in rows}
+
+
+async def _allocate(series: list[str]) -> list[int]:
+    """Consecutive numbers for each entry of `series`, in order (one bump per series)."""
+    counts: dict[str, int] = {}
+    for key in series:
+        counts[key] = counts.get(key, 0) + 1
+    next_seq = {key: await _next_seq(key, n) - n + 1 for key, n in counts.items()}
+    out = []
+    for key in series:
+        out.append(next_seq[key])
+        next_seq[key] += 1
+    return out
+
+
+def _invoice_row(req: InvoiceRequest, series: str, seq: int, buyer: dict, isp: ISP) -> Invoice:
+    net = sum(line.net for line in req.lines)
+    gross = sum(line.gross for line in req.lines)
+    return Invoice(
+        number=format_number(series, seq), series=series, seq=seq, customer=req.customer_id,
+        issue_date=req.issue_date, sale_date=req.sale_date or req.issue_date,
+        due_date=req.due_date or req.issue_date + timedelta(days=isp.payment_days),
+        seller_name=isp.name, seller_address=isp.address, seller_nip=isp.nip,
+        buyer_name=buyer["name"], buyer_address=_address(buyer), buyer_nip=buyer["nip"] or "",
+        bank_account=virtual_account(isp, req.customer_id), bank_name=isp.bank_name,
+        total_net=net, total_vat=gross - net, total_gross=gross,
+    )
+
+
+async def _next_seq(series: str, count: int = 1) -> int:
+    """Bump the series counter by `count` and return the new last value; must run
+    inside the issuing transaction. The upsert is atomic on both engines; on PostgreSQL it holds the row
     lock until commit, so a second issuer waits and then sees the committed value."""
     table = InvoiceCounter._meta.tablename
     rows = await InvoiceCounter.raw(
-        f'INSERT INTO "{table}" ("series", "last_seq") VALUES ({{}}, 1) '
-        f'ON CONFLICT ("series") DO UPDATE SET "last_seq" = "{table}"."last_seq" + 1 '
+        f'INSERT INTO "{table}" ("series", "last_seq") VALUES ({{}}, {{}}) '
+        f'ON CONFLICT ("series") DO UPDATE SET "last_seq" = "{table}"."last_seq" + {{}} '
         f'RETURNING "last_seq"',
-        series,
+        series, count, count,
     )
     return rows[0]["last_seq"]
 

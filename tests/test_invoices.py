@@ -91,3 +91,25 @@ async def test_loader_refuses_foreign_and_mixed_ids():
     assert await load_invoice_docs([a.id, a.id + b.id + 100], mine.id) is None
     docs = await load_invoice_docs([a.id, a.id], mine.id)
     assert [d.number for d in docs] == [a.number]
+
+
+async def test_batches_and_singles_interleave_without_gaps_and_a_bad_batch_issues_nothing():
+    from app.invoices import InvoiceRequest, issue_invoices
+
+    a, b = await factories.customer(), await factories.customer()
+    day = date(2026, 11, 3)
+    batch = [InvoiceRequest(c.id, [LINE], day) for c in (a, b, a, b, a)]
+    results = await asyncio.gather(issue_invoices(batch, ISP()), issue_invoices(batch, ISP()),
+                                   *[issue_invoice(b.id, [LINE], day, ISP()) for _ in range(5)])
+    first, second = results[0], results[1]
+    # A batch is numbered consecutively in the order given.
+    for got in (first, second):
+        seqs = [int(x.number.split("/")[1]) for x in got]
+        assert seqs == list(range(seqs[0], seqs[0] + 5))
+        assert [x.customer_id for x in got] == [a.id, b.id, a.id, b.id, a.id]
+    everything = [x.number for x in first + second] + [x.number for x in results[2:]]
+    assert sorted(int(n.split("/")[1]) for n in everything) == list(range(1, 16))
+    with pytest.raises(InvoiceError):
+        await issue_invoices([InvoiceRequest(a.id, [LINE], day), InvoiceRequest(a.id + 999, [LINE], day)], ISP())
+    assert (await issue_invoice(a.id, [LINE], day, ISP())).number == "FV/16/11/2026"
+    assert await Invoice.count() == 16
