@@ -262,21 +262,19 @@ def _cached_render(doc: InvoiceDoc) -> bytes:
     return pdf
 
 
-def _render_many(docs: list[InvoiceDoc]) -> bytes:
-    from app.pdf import merge_pdfs
-
-    return merge_pdfs([_cached_render(doc) for doc in docs])
-
-
 async def invoice_pdf(doc: InvoiceDoc) -> bytes:
-    """One invoice's PDF, rendered in a worker thread, cached by invoice number."""
+    """One invoice's PDF, rendered in a worker thread, cached (see _PDF_CACHE)."""
     from app.pdf import in_thread
 
     return await in_thread(_cached_render, doc)
 
 
 async def invoices_pdf(docs: list[InvoiceDoc]) -> bytes:
-    """Several invoices merged into one PDF (in a worker thread; parts cached)."""
+    """Several invoices as one PDF (in a worker thread); a single one comes from the cache.
+    Selections are not cached: they are rarely repeated exactly."""
+    from app.invoice_pdf import render_invoices
     from app.pdf import in_thread
 
-    return await in_thread(_render_many, docs)
+    if len(docs) == 1:
+        return await invoice_pdf(docs[0])
+    return await in_thread(render_invoices, docs)
