@@ -25,6 +25,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+    # Playwright's sync API keeps an event loop running in the main thread until the
+    # session ends; async tests after it fail with "another loop is running". Last, then.
+    items[:] = sorted(items, key=lambda item: "tests/browser" in str(item.fspath))
 
 
 def _wait_up(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
