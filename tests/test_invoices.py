@@ -113,3 +113,37 @@ async def test_batches_and_singles_interleave_without_gaps_and_a_bad_batch_issue
         await issue_invoices([InvoiceRequest(a.id, [LINE], day), InvoiceRequest(a.id + 999, [LINE], day)], ISP())
     assert (await issue_invoice(a.id, [LINE], day, ISP())).number == "FV/16/11/2026"
     assert await Invoice.count() == 16
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    # Whitespace normalised: a long description wraps inside its table cell.
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
+
+
+async def test_issued_invoice_pdf_has_every_field_and_stays_the_same_after_changes():
+    from app.invoices import invoice_pdf, invoices_pdf
+
+    c = await factories.customer("Grażyna Łęcka-Źrebiec", nip="7792433421")
+    lines = [InvoiceLine("Abonament Światłowód 600 — listopad 2026", 1, "usł.", 9999, 23),
+             InvoiceLine("Telewizja — pakiet „Żółty”", 1, "usł.", 2999, 8),
+             InvoiceLine("Dzierżawa routera", 2, "szt.", 1000, 23)]
+    issued = await issue_invoice(c.id, lines, date(2026, 11, 2), ISP())
+    text = _pdf_text(await invoice_pdf(await load_invoice_doc(issued.id)))
+    for expected in (issued.number, "5260250274", "7792433421", "Grażyna Łęcka-Źrebiec",
+                     "Abonament Światłowód 600 — listopad 2026", "Telewizja — pakiet „Żółty”",
+                     "Dzierżawa routera", "139,98 zł", "9,98 zł", "16.11.2026",
+                     "sto trzydzieści dziewięć złotych 98/100"):
+        assert expected in text, expected
+    # Per-rate totals: 23% lines 109,99 gross (89,42 net) and 8% line 29,99 gross (27,77 net).
+    assert "89,42 zł" in text and "27,77 zł" in text
+    await Customer.update({Customer.name: "Ktoś Zupełnie Inny"}).where(Customer.id == c.id)
+    again = _pdf_text(await invoice_pdf(await load_invoice_doc(issued.id)))
+    assert again == text
+    others = [await issue_invoice(c.id, [lines[0]], date(2026, 11, d), ISP()) for d in (3, 4)]
+    merged = _pdf_text(await invoices_pdf(await load_invoice_docs([issued.id] + [o.id for o in others])))
+    for inv in [issued, *others]:
+        assert f"Faktura VAT nr {inv.number}" in merged

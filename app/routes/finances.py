@@ -22,12 +22,14 @@ from app.sessions import ActiveSession
 from app.transfer import qr_svg
 
 
-def pdf_response(content: bytes, filename: str, immutable: bool = False) -> Response:
-    """Inline PDF with a download name; invoices may be cached by the browser, they never change."""
+def pdf_response(content: bytes, filename: str) -> Response:
+    """Inline PDF with a download name. Not stored by the browser: on a shared computer
+    the next person must not get the last one's invoices from its cache (the server
+    keeps rendered invoices instead, see app/invoices.py)."""
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
     return Response(content=content, media_type="application/pdf", headers={
         "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "private, max-age=86400" if immutable else "private, no-store",
+        "Cache-Control": "private, no-store",
     })
 
 
@@ -78,4 +80,4 @@ class FinancesController(Controller):
         if doc is None:
             raise NotFoundException()
         name = "faktura-" + doc.number.replace("/", "-") + ".pdf"
-        return pdf_response(await invoices.invoice_pdf(doc), name, immutable=True)
+        return pdf_response(await invoices.invoice_pdf(doc), name)

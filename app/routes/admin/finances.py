@@ -52,8 +52,7 @@ class AdminFinancesController(Controller):
         doc = await invoices.load_invoice_doc(invoice_id)
         if doc is None:
             raise NotFoundException()
-        return pdf_response(await invoices.invoice_pdf(doc), "faktura-" + doc.number.replace("/", "-") + ".pdf",
-                            immutable=True)
+        return pdf_response(await invoices.invoice_pdf(doc), "faktura-" + doc.number.replace("/", "-") + ".pdf")
 
     @get("/payments")
     async def show_payments(self, request: Request, operator: NamedDependency[ActiveSession],
