@@ -151,8 +151,8 @@ class FinancesView:
 async def finances_data(customer_id: int, isp: ISP, today: date, year: int | None = None
                         ) -> FinancesView | None:
     """The data of the Finanse page and of its fragment; None for an unknown customer."""
-    form = await transfer_form(customer_id, isp)
-    if form is None:
+    payer = await _payer(customer_id)
+    if payer is None:
         return None
     total = await balance(customer_id)
     return FinancesView(
@@ -160,21 +160,27 @@ async def finances_data(customer_id: int, isp: ISP, today: date, year: int | Non
         account=format_nrb(virtual_account(isp, customer_id)),
         tariffs=await current_tariffs(customer_id, today),
         statement=await statement(customer_id, today, year),
-        transfer=form if total < 0 else None,
+        transfer=build_transfer(isp, customer_id, *payer, -total) if total < 0 else None,
     )
 
 
 async def transfer_form(customer_id: int, isp: ISP) -> TransferForm | None:
     """The transfer form for the whole current debt (amount 0 when nothing is owed);
     None for an unknown customer."""
+    payer = await _payer(customer_id)
+    if payer is None:
+        return None
+    return build_transfer(isp, customer_id, *payer, max(0, -await balance(customer_id)))
+
+
+async def _payer(customer_id: int) -> tuple[str, str] | None:
+    """(name, address) as printed on the transfer form."""
     row = await Customer.select(Customer.name, Customer.street, Customer.postal_code,
                                 Customer.city).where(Customer.id == customer_id).first()
     if row is None:
         return None
     town = " ".join(x for x in (row["postal_code"], row["city"]) if x)
-    address = ", ".join(x for x in (row["street"], town) if x)
-    debt = max(0, -await balance(customer_id))
-    return build_transfer(isp, customer_id, row["name"], address, debt)
+    return row["name"], ", ".join(x for x in (row["street"], town) if x)
 
 
 async def invoice_numbers(customer_id: int) -> list[dict]:
