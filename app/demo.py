@@ -99,6 +99,7 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
         logins.customers.append((cid, pin))
         if progress:
             progress()
+    await create_demo_finances([cid for cid, _ in logins.customers], rng, today)
     password = secrets.token_urlsafe(9)
     await Operator.insert(Operator(username="admin", name="Biuro Obsługi",
                                    password_hash=await hash_secret_async(password)))
@@ -132,3 +133,68 @@ def _devices(rng: random.Random) -> list[str]:
 
 def _mac(rng: random.Random) -> str:
     return ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6))
+
+
+# Payment habits of demo customers: most pay on time, some late, some owe, some prepay.
+HABITS = ("punctual",) * 5 + ("late", "late", "debtor", "credit", "irregular")
+
+
+async def create_demo_finances(customer_ids: list[int], rng: random.Random, today: date,
+                               isp=None) -> int:
+    """12 monthly invoices per customer through app.invoices.issue_invoices (month by
+    month, so each month's series is numbered across customers) and payments matching each
+    customer's habit. Returns the number of invoices issued."""
+    from app.invoices import InvoiceLine, InvoiceRequest, issue_invoices
+    from app.settings import get_settings
+    from app.tables.finances import Payment
+
+    isp = isp or get_settings().isp
+    prices = {r["customer"]: (r["tariff.name"], r["tariff.price"], r["tariff.vat"])
+              for r in await Assignment.select(Assignment.customer, Assignment.tariff.name,
+                                               Assignment.tariff.price, Assignment.tariff.vat)
+              .where(Assignment.customer.is_in(customer_ids or [0]))}
+    habits = {cid: HABITS[i % len(HABITS)] for i, cid in enumerate(customer_ids)}
+    payments: list[Payment] = []
+    issued = 0
+    first = _add_months(today.replace(day=1), -11)
+    for m in range(12):
+        month = _add_months(first, m)
+        batch = []
+        for cid in customer_ids:
+            name, price, vat = prices[cid]
+            label = f"Abonament {name} — {MONTHS[month.month - 1]} {month.year}"
+            batch.append(InvoiceRequest(cid, [InvoiceLine(label, 1, "usł.", price, vat)], month))
+            payments += _demo_payments(cid, habits[cid], month, price, m, rng, today)
+        issued += len(await issue_invoices(batch, isp))
+    async with db.transaction():
+        for i in range(0, len(payments), 200):
+            await Payment.insert(*payments[i:i + 200])
+    return issued
+
+
+MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień",
+          "wrzesień", "październik", "listopad", "grudzień")
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _demo_payments(cid: int, habit: str, month: date, price: int, m: int,
+                   rng: random.Random, today: date) -> list:
+    from app.tables.finances import Payment
+
+    title = f"Abonament, ID Klienta {cid:04d}"
+    if habit == "punctual":
+        plan = [(rng.randint(3, 12), price)]
+    elif habit == "late":
+        plan = [(rng.randint(20, 45), price)]
+    elif habit == "debtor":  # paid until three months ago, then stopped
+        plan = [(rng.randint(5, 25), price)] if m < 9 else []
+    elif habit == "credit":  # rounds every payment up
+        plan = [(rng.randint(1, 8), -(-price * 12 // 1000) * 100)]
+    else:  # pays two months at once, every other month
+        plan = [(rng.randint(10, 30), 2 * price)] if m % 2 else []
+    return [Payment(customer=cid, date=month + timedelta(days=delay), title=title, amount=amount,
+                    source="demo") for delay, amount in plan if month + timedelta(days=delay) <= today]

@@ -10,3 +10,30 @@
   document.addEventListener("htmx:after:swap", mark);
   window.addEventListener("popstate", mark);
 })();
+// Finanse: "zaznacz wszystkie", the live count of ticked invoices, and no empty print.
+(function () {
+  function count(f) {
+    var n = f.querySelectorAll("input[name=invoice_id]:checked").length, out = f.querySelector(".fin-count");
+    if (out) out.textContent = n;
+    if (n) f.querySelector(".fin-none").hidden = true;
+    return n;
+  }
+  function each() { var fs = document.querySelectorAll(".fin-print"); for (var i = 0; i < fs.length; i++) count(fs[i]); }
+  document.addEventListener("change", function (e) {
+    if (e.target.name === "invoice_id" && e.target.form) count(e.target.form);
+  });
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("[data-select-all]"), f = a && a.closest(".fin-print");
+    if (!f) return;
+    e.preventDefault();
+    var boxes = f.querySelectorAll("input[name=invoice_id]"), all = count(f) === boxes.length;
+    for (var i = 0; i < boxes.length; i++) boxes[i].checked = !all;
+    count(f);
+  });
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f.classList.contains("fin-print") && !count(f)) { e.preventDefault(); f.querySelector(".fin-none").hidden = false; }
+  });
+  document.addEventListener("htmx:after:swap", each);
+  document.addEventListener("DOMContentLoaded", each);
+})();

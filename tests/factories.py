@@ -51,3 +51,22 @@ async def operator(username: str | None = None, password: str = "tajne-haslo-1")
     username = username or f"operator{next(_seq)}"
     operator_id = await create_operator(username, password, name="Anna Operatorka")
     return OperatorRef(operator_id, username, password)
+
+
+async def invoice(customer_id: int, issue_date: date | None = None, gross: int = 7999,
+                  description: str = "Abonament internetowy", vat: int = 23, lines=None):
+    """Issue a real invoice (gapless number, charges) through app.invoices."""
+    from app.invoices import InvoiceLine, issue_invoice
+    from app.settings import ISP
+
+    lines = lines or [InvoiceLine(description, 1, "szt.", gross, vat)]
+    return await issue_invoice(customer_id, lines, issue_date or date.today(), ISP())
+
+
+async def payment(customer_id: int, amount: int, paid_on: date | None = None,
+                  title: str = "Wpłata za abonament", **kwargs):
+    from app.finances import book_payment
+
+    paid_on = paid_on or date.today()
+    return await book_payment(customer_id, amount, paid_on, title, today=max(paid_on, date.today()),
+                              **kwargs)

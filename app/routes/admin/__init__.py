@@ -2,5 +2,7 @@
 
 from app.routes.admin.auth import AdminAuthController
 from app.routes.admin.customers import AdminCustomersController
+from app.routes.admin.finances import AdminFinancesController, AdminTariffsController
 
-ADMIN_CONTROLLERS = [AdminAuthController, AdminCustomersController]
+ADMIN_CONTROLLERS = [AdminAuthController, AdminCustomersController, AdminFinancesController,
+                     AdminTariffsController]
