@@ -107,6 +107,14 @@ async def month_lines(month: date) -> dict[int, list[InvoiceLine]]:
     return out
 
 
+async def pending(month: date) -> tuple[dict[int, list[InvoiceLine]], list[int]]:
+    """The month's lines and the customers not billed for it yet."""
+    lines = await month_lines(month)
+    billed = {r["customer"] for r in await BilledMonth.select(BilledMonth.customer).where(
+        BilledMonth.period == period_key(month))}
+    return lines, sorted(set(lines) - billed)
+
+
 async def _claim(period: str) -> bool:
     """Claim the month; also take over a failed run or one whose process died."""
     if await jobs.claim(JOB, period):
@@ -144,8 +152,7 @@ async def bill_customer(customer_id: int, lines: list[InvoiceLine], month: date,
 
 
 async def run_billing(month: date | str, today: date, isp: ISP,
-                      progress: Callable[[], None] | None = None,
-                      on_total: Callable[[int], None] | None = None) -> BillingResult:
+                      progress: Callable[[], None] | None = None) -> BillingResult:
     """Bill `month` (a date in it, or "YYYY-MM") on `today`: one invoice per customer.
 
     Idempotent: the month is claimed by the run key "billing:YYYY-MM" and every customer
@@ -161,14 +168,9 @@ async def run_billing(month: date | str, today: date, isp: ISP,
         result.skipped = True
         return result
     try:
-        lines = await month_lines(month)
-        billed = {r["customer"] for r in await BilledMonth.select(BilledMonth.customer).where(
-            BilledMonth.period == period)}
-        todo = sorted(set(lines) - billed)
+        lines, todo = await pending(month)
         emails = {r["id"]: r["email"] for r in await Customer.select(Customer.id, Customer.email).where(
             Customer.invoice_by_email.eq(True) & (Customer.email != ""))}
-        if on_total:
-            on_total(len(todo))
         for customer_id in todo:
             try:
                 done = await bill_customer(customer_id, lines[customer_id], month, today, isp,
@@ -230,3 +232,52 @@ async def billing_runs(limit: int = 24) -> list[dict]:
         run["count"], run["total"] = int(agg.get("count") or 0), int(agg.get("total") or 0)
         run["errors"] = [x for x in (run["detail"] or "").split("\n") if x]
     return runs
+
+
+# --- scheduled jobs ----------------------------------------------------------------------
+
+def warsaw_today() -> date:
+    from app.i18n import WARSAW
+
+    return datetime.now(WARSAW).date()
+
+
+async def monthly_job(settings) -> None:
+    """The 1st at 03:00 and at start-up: bill every due month, then e-mail the invoices.
+    Errors are logged and recorded on the run; the scheduler must keep running."""
+    from app.delivery import deliver_pending
+
+    try:
+        for result in await catch_up(warsaw_today(), settings.isp):
+            log.info(result.summary())
+        await deliver_pending(settings)
+    except Exception:
+        log.exception("monthly billing failed")
+
+
+async def retry_job(settings) -> None:
+    """Every 15 minutes: retry e-mails that failed (invoices and reminders)."""
+    from app.delivery import deliver_pending
+
+    try:
+        await deliver_pending(settings)
+    except Exception:
+        log.exception("delivery retry failed")
+
+
+async def reminders_job(settings) -> None:
+    """Nightly: payment reminders (one per customer per month)."""
+    from app.delivery import send_reminders
+
+    try:
+        await send_reminders(settings, warsaw_today())
+    except Exception:
+        log.exception("reminders failed")
+
+
+def schedule(scheduler, settings) -> None:
+    """Add the billing jobs; the monthly one also runs now, to catch up after downtime."""
+    scheduler.add_job(monthly_job, "cron", day=1, hour=3, minute=0, args=[settings],
+                      id="billing", next_run_time=datetime.now(timezone.utc))
+    scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
+    scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
