@@ -114,13 +114,15 @@ def _check_mt940(text: str) -> None:
         if tag:
             seen.add(tag.group(1))
         if line.startswith(":61:"):
-            m = _LINE_61.match(line[4:])
-            if not m:
-                raise StatementError("pole :61: ma zły format (oczekiwane RRMMDD[MMDD]C|D kwota,gr typ).", n)
+            head = re.match(r"^(\d{2})(\d{2})(\d{2})(\d{4})?(R?[CD])", line[4:])
+            if not head:
+                raise StatementError("pole :61: musi zaczynać się datą RRMMDD i znakiem C lub D.", n)
             try:
-                date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                date(2000 + int(head.group(1)), int(head.group(2)), int(head.group(3)))
             except ValueError:
-                raise StatementError(f"nieprawidłowa data {m.group(1)}{m.group(2)}{m.group(3)} w polu :61:.", n)
+                raise StatementError(f"nieprawidłowa data {line[4:10]} w polu :61:.", n)
+            if not _LINE_61.match(line[4:]):
+                raise StatementError("nieprawidłowa kwota w polu :61: (oczekiwane np. 79,99).", n)
         elif line.startswith(":6") and line[1:4] in ("60F", "60M", "62F", "62M"):
             if not re.match(r"^:6[02][FM]:[CD]\d{6}[A-Z]{3}\d{1,15},\d{0,2}$", line.strip()):
                 raise StatementError(f"saldo {line[:5]} ma zły format.", n)
