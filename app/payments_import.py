@@ -290,8 +290,10 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
     keys = dedupe_keys(payments)
     wanted = {match(isp, p) for p in payments} - {None}
     async with db.transaction():
-        known = {r["id"] for r in await _in(Customer.select(Customer.id), Customer.id, list(wanted))}
-        existing = {r["key"] for r in await _in(BankLine.select(BankLine.key), BankLine.key, keys)}
+        known = {r["id"] for r in await _in(lambda: Customer.select(Customer.id), Customer.id,
+                                           list(wanted))}
+        existing = {r["key"] for r in await _in(lambda: BankLine.select(BankLine.key), BankLine.key,
+                                              keys)}
         head = await StatementImport.insert(StatementImport(
             filename=filename[:200], format=fmt, lines=len(payments), operator=operator_id,
         )).returning(StatementImport.id)
@@ -333,10 +335,12 @@ def _payment(line: BankLine, source: str, operator_id: int | None) -> Payment:
                    operator=operator_id)
 
 
-async def _in(query, column, values: list) -> list[dict]:
+async def _in(make_query, column, values: list) -> list[dict]:
+    """`column IN values` in chunks (SQLite limits bound parameters); a fresh query per
+    chunk, since Piccolo's where() adds to the query it is called on."""
     out: list[dict] = []
     for i in range(0, len(values), CHUNK):
-        out += await query.where(column.is_in(values[i:i + CHUNK]))
+        out += await make_query().where(column.is_in(values[i:i + CHUNK]))
     return out
 
 

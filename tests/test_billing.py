@@ -194,3 +194,96 @@ async def test_billing_runs_for_admin():
     await run_billing(NOV, date(2026, 11, 1), ISP())
     [run] = await billing.billing_runs()
     assert (run["period"], run["count"], run["total"], run["errors"]) == ("2026-11", 2, 20000, [])
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an Exception: nothing may catch it)."""
+
+
+async def test_hard_crash_mid_run_rolls_back_the_open_batch_and_resumes(monkeypatch):
+    customers = [await billed_customer() for _ in range(7)]
+    monkeypatch.setattr(billing, "BATCH", 2)
+    real = billing.issue_invoice
+
+    async def dying(customer_id, *args, **kwargs):
+        if customer_id == customers[4].id:
+            raise Crash()
+        return await real(customer_id, *args, **kwargs)
+
+    monkeypatch.setattr(billing, "issue_invoice", dying)
+    with pytest.raises(Crash):
+        await run_billing("2026-11", date(2026, 11, 1), ISP())
+    # Batches [0,1] and [2,3] were committed; [4,5] died open and left nothing.
+    assert await BilledMonth.count() == 4 and await Invoice.count() == 4
+    monkeypatch.setattr(billing, "issue_invoice", real)
+    resumed = await run_billing("2026-11", date(2026, 11, 1), ISP())
+    assert resumed.invoices == 3
+    assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == list(range(1, 8))
+    assert await BilledMonth.count() == 7
+
+
+def test_cli_billing_run_prints_one_summary_line(capsys):
+    from app.cli import main
+    from tests.conftest import run_sync
+
+    run_sync(billed_customer(price=10000))
+    run_sync(billed_customer(price=2345))
+    assert main(["billing", "run", "--month", "2026-10"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == "billing 2026-10: 2 invoices, 123,45 zł, 0 errors"
+    assert main(["billing", "run", "--month", "2026-10"]) == 0
+    assert capsys.readouterr().out.strip().endswith("0 errors (already run)")
+    assert main(["billing", "run", "--month", "październik"]) == 2
+    assert "RRRR-MM" in capsys.readouterr().err
+
+
+def test_cli_billing_errors_go_to_stderr_with_non_zero_exit(capsys, monkeypatch):
+    from app.cli import main
+    from tests.conftest import run_sync
+
+    bad = run_sync(billed_customer())
+
+    async def broken(customer_id, *args, **kwargs):
+        raise RuntimeError("brak numeru NIP")
+
+    monkeypatch.setattr(billing, "issue_invoice", broken)
+    with pytest.raises(SystemExit) as exit_:
+        main(["billing", "run", "--month", "2026-10"])
+    assert exit_.value.code == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == "billing 2026-10: 0 invoices, 0,00 zł, 1 errors"
+    assert f"klient {bad.id}: brak numeru NIP" in err
+
+
+def test_scheduler_bills_on_the_first_at_three_warsaw_and_at_start_up():
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from app.settings import Settings
+
+    scheduler = AsyncIOScheduler(timezone="Europe/Warsaw")
+    billing.schedule(scheduler, Settings())
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"billing", "billing_retry", "reminders"}
+    fields = {f.name: str(f) for f in jobs["billing"].trigger.fields}
+    assert (fields["day"], fields["hour"], fields["minute"]) == ("1", "3", "0")
+    assert str(jobs["billing"].trigger.timezone) == "Europe/Warsaw"
+    assert jobs["billing"].next_run_time is not None  # the start-up catch-up
+
+
+async def test_customer_billed_by_another_run_meanwhile_rolls_the_batch_back(monkeypatch):
+    """Between listing who is due and billing them, another process billed one of them:
+    its marker conflicts, the batch is undone (numbers too) and redone one by one."""
+    customers = [await billed_customer() for _ in range(4)]
+    lines, todo = await billing.pending(NOV)
+    first = await billing.bill_customer(customers[1].id, lines[customers[1].id], NOV,
+                                        date(2026, 11, 1), ISP(), None)
+    assert first is not None
+
+    async def stale(month):
+        return lines, todo
+
+    monkeypatch.setattr(billing, "pending", stale)
+    result = await run_billing(NOV, date(2026, 11, 1), ISP())
+    assert (result.invoices, result.errors) == (3, [])
+    assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == [1, 2, 3, 4]
+    assert await Invoice.count().where(Invoice.customer == customers[1].id) == 1

@@ -136,3 +136,19 @@ async def test_operator_assigns_a_queued_line():
         await pi.assign(line["id"], 3, op.id)
     again = await pi.import_statement((DATA / "statement-2026-11-24.mt940").read_bytes(), ISP())
     assert again.duplicates == 3 and await balance(3) == 10000
+
+
+async def test_large_statement_matches_every_customer_across_chunks():
+    """More customers and lines than one IN (...) chunk holds."""
+    from app.tables.customers import Customer
+    from app.transfer import virtual_account
+
+    rows = await Customer.insert(*[Customer(name=f"K {i}", pin_hash="x") for i in range(900)]
+                                 ).returning(Customer.id)
+    ids = [r["id"] for r in rows]
+    lines = ["data;kwota;tytul;rachunek_nadawcy;rachunek"] + [
+        f"2026-11-20;1,00;Abonament;{n};{virtual_account(ISP(), cid)}" for n, cid in enumerate(ids)]
+    s = await pi.import_statement("\n".join(lines).encode(), ISP())
+    assert (s.matched, s.unmatched) == (900, 0)
+    again = await pi.import_statement("\n".join(lines).encode(), ISP())
+    assert again.duplicates == 900 and await Payment.count() == 900
