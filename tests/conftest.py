@@ -213,3 +213,10 @@ def soup(response):
 
 def texts(node) -> str:
     return re.sub(r"\s+", " ", node.get_text(" ")).strip()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API leaves an event loop running in the main
+    thread, after which the anyio tests (and aiosmtpd's start-up) cannot run their own."""
+    items.sort(key=lambda item: "tests/browser" in str(item.fspath))
