@@ -135,3 +135,21 @@ async def test_import_page_fragment(admin_client):
     assert soup(response).select_one("div#payments-import") and not soup(response).select("html")
     assert response.headers["vary"].startswith("HX-Request")
     assert factories  # factories module is shared by the helpers above
+
+
+async def test_failed_reminder_is_listed_and_retried(admin_client, settings, mailbox):
+    c = await factories.customer()
+    from app.tables.customers import Customer
+
+    await Customer.update({Customer.invoice_by_email: True}).where(Customer.id == c.id)
+    await factories.invoice(c.id, date(2026, 10, 1), gross=4200)
+    await delivery.send_reminders(dataclasses.replace(settings, smtp_url="smtp://127.0.0.1:1"),
+                                  date(2026, 11, 24))
+    html = soup(await admin_client.get("/admin/billing"))
+    [item] = html.select("#failed-reminders li")
+    assert c.name in texts(item)
+    response = await post_form(admin_client, item.select_one("form")["action"])
+    assert response.status_code == 303 and response.headers["location"] == "/admin/billing?m=reminded"
+    [msg] = mailbox.messages
+    assert "42,00 zł" in msg.get_body(("plain",)).get_content()
+    assert (await post_form(admin_client, "/admin/billing/reminders/999/retry")).status_code == 404

@@ -14,9 +14,9 @@ from app.i18n import N_, _
 from app.routes._render import render, wants_fragment
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
-from app.tables.billing import InvoiceDelivery, StatementImport
+from app.tables.billing import InvoiceDelivery, Reminder, StatementImport
 
-NOTICES = {"sent": N_("Faktura wysłana."), "failed": N_("Wysyłka znów się nie udała; błąd poniżej."),
+NOTICES = {"sent": N_("Faktura wysłana."), "reminded": N_("Upomnienie wysłane."), "failed": N_("Wysyłka znów się nie udała; błąd poniżej."),
            "assigned": N_("Wpłata przypisana i zaksięgowana.")}
 
 
@@ -54,6 +54,14 @@ class AdminBillingController(Controller):
             return render(request, "admin/billing/page.html", context,
                           fragment="admin/billing/_overview.html")
         return Redirect(path=f"/admin/billing?m={'sent' if sent else 'failed'}", status_code=303)
+
+    @post("/reminders/{reminder_id:int}/retry")
+    async def retry_reminder(self, request: Request, operator: NamedDependency[ActiveSession],
+                             reminder_id: FromPath[int]) -> Redirect:
+        if not await Reminder.exists().where((Reminder.id == reminder_id) & (Reminder.channel == "email")):
+            raise NotFoundException()
+        sent = await delivery.deliver_reminder(request.app.state.settings, reminder_id)
+        return Redirect(path=f"/admin/billing?m={'reminded' if sent else 'failed'}", status_code=303)
 
 
 async def import_context(operator: ActiveSession, statement_id: int | None = None, **extra) -> dict:
