@@ -57,15 +57,36 @@ async def send_mail(settings: Settings, to: str, subject: str, body: str,
     )
 
 
+LEASE = timedelta(minutes=10)
+
+
+async def _lease(table, row_id: int) -> bool:
+    """Take one unsent row for sending; False when it is sent or another sender has it.
+    The lease, not a lock, so a sender that dies frees the row after LEASE."""
+    now = datetime.now(timezone.utc)
+    taken = await table.update({table.locked_until: now + LEASE}).where(
+        (table.id == row_id) & table.sent_at.is_null()
+        & (table.locked_until.is_null() | (table.locked_until < now))
+    ).returning(table.id)
+    return bool(taken)
+
+
+async def _record(table, row_id: int, error: Exception | None) -> None:
+    values = {table.attempts: table.attempts + 1, table.locked_until: None,
+              table.last_error: _reason(error) if error else ""}
+    if error is None:
+        values[table.sent_at] = datetime.now(timezone.utc)
+    await table.update(values).where(table.id == row_id)
+
+
 # --- invoices ------------------------------------------------------------------------
 
 async def deliver_invoice(settings: Settings, delivery_id: int) -> bool:
     """E-mail one invoice's PDF (rendered in a thread); records success or the error."""
-    row = await InvoiceDelivery.select(InvoiceDelivery.id, InvoiceDelivery.invoice,
-                                       InvoiceDelivery.email, InvoiceDelivery.sent_at).where(
-        InvoiceDelivery.id == delivery_id).first()
-    if row is None or row["sent_at"] is not None:
+    if not await _lease(InvoiceDelivery, delivery_id):
         return False
+    row = await InvoiceDelivery.select(InvoiceDelivery.invoice, InvoiceDelivery.email).where(
+        InvoiceDelivery.id == delivery_id).first()
     try:
         doc = await load_invoice_doc(row["invoice"])
         pdf = await invoice_pdf(doc)
@@ -77,14 +98,9 @@ async def deliver_invoice(settings: Settings, delivery_id: int) -> bool:
                         (Attachment(name, pdf, "application", "pdf"),))
     except Exception as exc:  # SMTP, DNS, rendering: keep the reason for the admin
         log.warning("invoice delivery %s failed: %s", delivery_id, exc)
-        await InvoiceDelivery.update({InvoiceDelivery.attempts: InvoiceDelivery.attempts + 1,
-                                      InvoiceDelivery.last_error: _reason(exc)}).where(
-            InvoiceDelivery.id == delivery_id)
+        await _record(InvoiceDelivery, delivery_id, exc)
         return False
-    await InvoiceDelivery.update({InvoiceDelivery.attempts: InvoiceDelivery.attempts + 1,
-                                  InvoiceDelivery.last_error: "",
-                                  InvoiceDelivery.sent_at: datetime.now(timezone.utc)}).where(
-        InvoiceDelivery.id == delivery_id)
+    await _record(InvoiceDelivery, delivery_id, None)
     return True
 
 
@@ -94,25 +110,30 @@ def _reason(exc: Exception) -> str:
 
 async def deliver_pending(settings: Settings, limit: int = 5000) -> tuple[int, int]:
     """Send every unsent invoice and reminder with attempts left; (sent, failed).
-    Safe to run twice at once: a row is marked sent only after the server took it, so
-    at worst a message goes out twice, never zero times."""
+    Safe in several processes at once: each row is leased before sending (_lease). A
+    row is marked sent only after the server took it: a crash in between may send a
+    message twice, never zero times. Rows leased by another sender count in neither."""
     sent = failed = 0
     ids = [r["id"] for r in await InvoiceDelivery.select(InvoiceDelivery.id).where(
         InvoiceDelivery.sent_at.is_null() & (InvoiceDelivery.attempts < MAX_ATTEMPTS)
     ).order_by(InvoiceDelivery.id).limit(limit)]
     for delivery_id in ids:
-        if await deliver_invoice(settings, delivery_id):
-            sent += 1
-        else:
-            failed += 1
+        outcome = await _deliver_counted(deliver_invoice, InvoiceDelivery, settings, delivery_id)
+        sent, failed = sent + (outcome is True), failed + (outcome is False)
     for r in await Reminder.select(Reminder.id).where(
             (Reminder.channel == "email") & Reminder.sent_at.is_null()
             & (Reminder.attempts < MAX_ATTEMPTS)).limit(limit):
-        if await deliver_reminder(settings, r["id"]):
-            sent += 1
-        else:
-            failed += 1
+        outcome = await _deliver_counted(deliver_reminder, Reminder, settings, r["id"])
+        sent, failed = sent + (outcome is True), failed + (outcome is False)
     return sent, failed
+
+
+async def _deliver_counted(deliver, table, settings: Settings, row_id: int) -> bool | None:
+    """True sent, False failed, None skipped (sent or leased by someone else meanwhile)."""
+    if await deliver(settings, row_id):
+        return True
+    row = await table.select(table.sent_at, table.locked_until).where(table.id == row_id).first()
+    return False if row and row["sent_at"] is None and row["locked_until"] is None else None
 
 
 async def failed_deliveries() -> list[dict]:
@@ -166,11 +187,13 @@ async def create_reminders(today: date, isp: ISP) -> tuple[int, int]:
 
 async def deliver_reminder(settings: Settings, reminder_id: int) -> bool:
     """E-mail one reminder: the amount, the transfer data and the QR code as a PNG."""
+    if not await Reminder.exists().where((Reminder.id == reminder_id) & (Reminder.channel == "email")):
+        return False
+    if not await _lease(Reminder, reminder_id):
+        return False
     row = await Reminder.select(Reminder.all_columns(), Reminder.customer.name,
                                 Reminder.customer.street, Reminder.customer.postal_code,
                                 Reminder.customer.city).where(Reminder.id == reminder_id).first()
-    if row is None or row["sent_at"] is not None or row["channel"] != "email":
-        return False
     isp = settings.isp
     try:
         address = f"{row['customer.street']}, {row['customer.postal_code']} {row['customer.city']}"
@@ -188,12 +211,9 @@ async def deliver_reminder(settings: Settings, reminder_id: int) -> bool:
                         (Attachment("przelew-qr.png", png, "image", "png"),))
     except Exception as exc:
         log.warning("reminder %s failed: %s", reminder_id, exc)
-        await Reminder.update({Reminder.attempts: Reminder.attempts + 1,
-                               Reminder.last_error: _reason(exc)}).where(Reminder.id == reminder_id)
+        await _record(Reminder, reminder_id, exc)
         return False
-    await Reminder.update({Reminder.attempts: Reminder.attempts + 1, Reminder.last_error: "",
-                           Reminder.sent_at: datetime.now(timezone.utc)}).where(
-        Reminder.id == reminder_id)
+    await _record(Reminder, reminder_id, None)
     return True
 
 

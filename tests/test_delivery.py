@@ -101,3 +101,17 @@ async def test_reminder_days_is_configurable(settings, mailbox):
     assert await delivery.overdue_customers(date(2026, 11, 24), 14) == {}
     assert await delivery.overdue_customers(date(2026, 11, 24), 10) == {c.id: 5000}
     assert ISP().reminder_days == 14
+
+
+async def test_two_senders_at_once_send_each_invoice_once(settings, mailbox):
+    import asyncio
+
+    for _ in range(4):
+        await billed_customer(invoice_by_email=True)
+    await run_billing("2026-11", date(2026, 11, 1), settings.isp)
+    results = await asyncio.gather(delivery.deliver_pending(settings), delivery.deliver_pending(settings))
+    assert sum(sent for sent, _ in results) == 4 and sum(f for _, f in results) == 0
+    assert len(mailbox.messages) == 4
+    assert sorted(m["Subject"] for m in mailbox.messages) == [f"Faktura FV/{n}/11/2026" for n in range(1, 5)]
+    rows = await InvoiceDelivery.select(InvoiceDelivery.attempts, InvoiceDelivery.locked_until)
+    assert {(r["attempts"], r["locked_until"]) for r in rows} == {(1, None)}

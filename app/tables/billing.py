@@ -32,6 +32,8 @@ class InvoiceDelivery(Table):
     attempts = Integer(default=0)
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
+    # A sender leases the row until then, so two processes never send it at once.
+    locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -48,6 +50,7 @@ class Reminder(Table):
     attempts = Integer(default=0)
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
+    locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
