@@ -197,7 +197,10 @@ def _norm(header: str) -> str:
 def parse_csv(text: str) -> list[BankPayment]:
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error as exc:
+        raise StatementError(f"to nie jest plik CSV ({exc}).") from exc
     names = [_norm(h) for h in rows[0]]
     columns = {key: names.index(alias) for key, aliases in HEADERS.items()
                for alias in aliases if alias in names}

@@ -115,3 +115,17 @@ async def test_two_senders_at_once_send_each_invoice_once(settings, mailbox):
     assert sorted(m["Subject"] for m in mailbox.messages) == [f"Faktura FV/{n}/11/2026" for n in range(1, 5)]
     rows = await InvoiceDelivery.select(InvoiceDelivery.attempts, InvoiceDelivery.locked_until)
     assert {(r["attempts"], r["locked_until"]) for r in rows} == {(1, None)}
+
+
+async def test_monthly_job_bills_the_current_month_and_mails_the_invoices(settings, mailbox):
+    from app import billing
+
+    c = await billed_customer(invoice_by_email=True)
+    await billing.monthly_job(settings)
+    month = billing.warsaw_today().replace(day=1)
+    assert await Invoice.count().where(Invoice.customer == c.id) == 1
+    [msg] = mailbox.messages
+    assert msg["Subject"].startswith("Faktura FV/1/")
+    await billing.monthly_job(settings)  # a restart the same month: nothing new
+    assert await Invoice.count() == 1 and len(mailbox.messages) == 1
+    assert (await billing.billing_runs())[0]["period"] == billing.period_key(month)

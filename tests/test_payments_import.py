@@ -152,3 +152,29 @@ async def test_large_statement_matches_every_customer_across_chunks():
     assert (s.matched, s.unmatched) == (900, 0)
     again = await pi.import_statement("\n".join(lines).encode(), ISP())
     assert again.duplicates == 900 and await Payment.count() == 900
+
+
+@pytest.mark.parametrize("broken, line, words", [
+    (":61:2611261126C79.99NTRFNONREF//X1", 5, "kwota"),
+    (":61:26112611X79,99NTRFNONREF//X1", 5, "datą"),
+    (":60F:C261125PLN12374.67", 4, "saldo"),
+])
+async def test_malformed_mt940_variants(broken, line, words):
+    good = (DATA / "statement-2026-11-24.mt940").read_text().split("\n")
+    text = "\n".join(good[:4] + [broken] + good[4:]) if broken.startswith(":61:") else \
+        "\n".join(good[:3] + [broken] + good[4:])
+    with pytest.raises(pi.StatementError) as err:
+        await pi.import_statement(text.encode(), ISP())
+    assert err.value.line == line and words in err.value.reason
+
+
+async def test_text_that_is_not_a_statement():
+    with pytest.raises(pi.StatementError) as err:
+        await pi.import_statement(b"Lorem ipsum dolor sit amet\n", ISP())
+    assert "brak kolumn" in err.value.reason
+    with pytest.raises(pi.StatementError) as err:
+        await pi.import_statement(b":20:X\n:61:2611261126C1,00NTRF\n", ISP())
+    assert ":25:" in err.value.reason
+    with pytest.raises(pi.StatementError) as err:
+        await pi.import_statement(b"%PDF-1.4\n\x00\x01binary;data\n", ISP())
+    assert err.value.line == 1  # rejected cleanly, not a server error
