@@ -123,6 +123,7 @@ async def main(sizes: list[int], line_counts: list[int]) -> None:
     from app.money import format_money
 
     await db.migrate()
+    await db.start_pool(10)  # PostgreSQL only; SQLite has no pool
     print(f"database: {os.environ['WBOK_DATABASE_URL']}")
     print("billing run (batches of 100, one transaction per customer on failure; no PDFs); budget 10,000 ≤ 60 s")
     for n in sizes:
