@@ -119,6 +119,34 @@ def cmd_tariff_add(args: argparse.Namespace) -> None:
     print(f"tariff {tariff_id} {args.name}")
 
 
+def cmd_billing_run(args: argparse.Namespace) -> None:
+    from app import billing
+    from app.delivery import deliver_pending
+    from app.settings import get_settings
+
+    settings = get_settings()
+
+    async def run() -> billing.BillingResult:
+        await _migrate()
+        today = billing.warsaw_today()
+        month = billing.parse_month(args.month or today)
+        _, todo = await billing.pending(month)
+        with progress(len(todo), f"Faktury {billing.period_key(month)}") as tick:
+            result = await billing.run_billing(month, today, settings.isp, progress=tick)
+        await deliver_pending(settings)
+        return result
+
+    try:
+        result = asyncio.run(run())
+    except billing.BillingError as exc:
+        raise CLIError(str(exc)) from exc
+    print(result.summary())
+    for error in result.errors:
+        print(f"wbok: {error}", file=sys.stderr)
+    if result.errors:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wbok", description="WBOK: panel klienta ISP")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     t_add.add_argument("--up", type=int, required=True)
     t_add.add_argument("--vat", type=int, default=23)
     t_add.set_defaults(func=cmd_tariff_add)
+
+    billing_cmd = sub.add_parser("billing").add_subparsers(dest="action", required=True)
+    b_run = billing_cmd.add_parser("run", help="what the monthly job does: bill a month")
+    b_run.add_argument("--month", help="YYYY-MM; this month by default")
+    b_run.set_defaults(func=cmd_billing_run)
     return parser
 
 

@@ -55,5 +55,8 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     )
     scheduler.add_job(prune_sessions, "interval", minutes=15, args=[settings.session_idle_minutes],
                       id="prune_sessions")
+    from app import billing
+
+    billing.schedule(scheduler, settings)
     scheduler.start()
     return scheduler

@@ -31,6 +31,8 @@ class ISP:
     virtual_prefix: str = "10901014" "0001"
     invoice_series: str = "FV/{n}/{MM}/{YYYY}"
     payment_days: int = 14
+    # A reminder goes out when charges this many days old are still unpaid.
+    reminder_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
 
     @property

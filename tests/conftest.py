@@ -213,3 +213,4 @@ def soup(response):
 
 def texts(node) -> str:
     return re.sub(r"\s+", " ", node.get_text(" ")).strip()
+

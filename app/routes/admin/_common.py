@@ -14,6 +14,7 @@ OPERATOR_DEPENDENCIES = {"operator": Provide(provide_operator_session)}
 # (path, label) of the admin menu; later sections add theirs.
 ADMIN_MENU: list[tuple[str, str]] = [("/admin/customers", N_("Klienci"))]
 ADMIN_MENU += [("/admin/payments", N_("Wpłaty")), ("/admin/tariffs", N_("Taryfy"))]
+ADMIN_MENU += [("/admin/billing", N_("Rozliczenia")), ("/admin/payments/import", N_("Wyciągi"))]
 
 
 async def admin_context(operator: ActiveSession) -> dict:

@@ -1,0 +1,87 @@
+"""Billing and payments: monthly billing markers, e-mail deliveries, reminders, imported bank lines."""
+
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.tables.auth import Operator
+from app.tables.customers import Customer
+from app.tables.finances import Invoice
+
+
+class BilledMonth(Table):
+    """One customer billed for one month. `key` is "<YYYY-MM>:<customer ID>" and unique;
+    it is written in the same transaction as the invoice, so a rerun or a resumed run
+    never bills a customer twice for a month."""
+
+    key = Varchar(length=40, unique=True)
+    period = Varchar(length=7, index=True)
+    customer = ForeignKey(references=Customer, index=True)
+    invoice = ForeignKey(references=Invoice, null=True, default=None)
+    total = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class InvoiceDelivery(Table):
+    """An invoice to e-mail as PDF; `sent_at` null until the SMTP server accepted it.
+    Failures count `attempts` and keep `last_error`; the invoice itself is untouched."""
+
+    invoice = ForeignKey(references=Invoice, unique=True)
+    customer = ForeignKey(references=Customer, index=True)
+    email = Varchar(length=254)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)
+    # A sender leases the row until then, so two processes never send it at once.
+    locked_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Reminder(Table):
+    """A payment reminder; `key` "<YYYY-MM>:<customer ID>" allows one per month.
+    `channel` is "email" or "paper" (printed by the office); amount in grosze."""
+
+    key = Varchar(length=40, unique=True)
+    period = Varchar(length=7)
+    customer = ForeignKey(references=Customer, index=True)
+    amount = BigInt()
+    channel = Varchar(length=10)
+    email = Varchar(length=254, default="")
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)
+    locked_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class StatementImport(Table):
+    """One imported bank statement file and what came of it."""
+
+    filename = Varchar(length=200, default="")
+    format = Varchar(length=10)
+    lines = Integer(default=0)
+    matched = Integer(default=0)
+    unmatched = Integer(default=0)
+    duplicates = Integer(default=0)
+    total = BigInt(default=0)
+    operator = ForeignKey(references=Operator, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BankLine(Table):
+    """One incoming payment from a statement. `key` (bank reference, else a hash of date,
+    amount, account, title and occurrence) is unique: a second import books nothing.
+    `status`: "matched" (booked at import), "unmatched" (waits in the queue),
+    "assigned" (booked by an operator). The booked Payment's reference is "bank:<key>"."""
+
+    key = Varchar(length=150, unique=True)
+    statement = ForeignKey(references=StatementImport, index=True)
+    date = Date()
+    amount = BigInt()
+    title = Varchar(length=300, default="")
+    sender_account = Varchar(length=40, default="")
+    account = Varchar(length=40, default="")
+    sender_name = Varchar(length=200, default="")
+    customer = ForeignKey(references=Customer, null=True, default=None)
+    status = Varchar(length=10, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
