@@ -32,6 +32,8 @@ class ISP:
     invoice_series: str = "FV/{n}/{MM}/{YYYY}"
     payment_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
+    # Whether customers may request a new correspondence address in Informacje.
+    allow_mail_address_change: bool = True
 
     @property
     def address(self) -> str:

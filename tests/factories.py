@@ -51,3 +51,16 @@ async def operator(username: str | None = None, password: str = "tajne-haslo-1")
     username = username or f"operator{next(_seq)}"
     operator_id = await create_operator(username, password, name="Anna Operatorka")
     return OperatorRef(operator_id, username, password)
+
+
+async def message(subject: str = "Przerwa serwisowa", body: str = "Treść\nw dwóch wierszach",
+                  category: str = "serwisowa", audience: str = "all", urgent: bool = False,
+                  customer_id: int | None = None, tariff_id: int | None = None) -> int | None:
+    """Send a message as an operator would; returns its ID (None when nobody got it)."""
+    from datetime import datetime, timezone
+
+    from app.messages import Draft, send
+
+    draft = Draft(subject, body, category, audience, urgent, customer_id, tariff_id)
+    sent = await send(draft, None, datetime.now(timezone.utc), date.today())
+    return sent.message_id

@@ -1,6 +1,10 @@
 """Admin section: operators' controllers under /admin."""
 
 from app.routes.admin.auth import AdminAuthController
+from app.routes.admin.changes import AdminChangesController
 from app.routes.admin.customers import AdminCustomersController
+from app.routes.admin.dashboard import AdminDashboardController
+from app.routes.admin.messages import AdminMessagesController
 
-ADMIN_CONTROLLERS = [AdminAuthController, AdminCustomersController]
+ADMIN_CONTROLLERS = [AdminAuthController, AdminCustomersController, AdminDashboardController,
+                     AdminChangesController, AdminMessagesController]
