@@ -103,5 +103,6 @@ class InfoController(Controller):
                                except_token=request.cookies.get(CUSTOMER_COOKIE))
         if not wants_fragment(request):
             return redirect_after_post(request, "/info?m=pin")
+        done = NOTICES["pin"]
         return render(request, "info/pin.html", {**await panel_context(session), "errors": {},
-                                                 "notice": _(NOTICES["pin"])}, fragment="info/_pin.html")
+                                                 "notice": _(done)}, fragment="info/_pin.html")

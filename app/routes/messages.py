@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -16,8 +17,13 @@ from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
 
 
-def _safe_next(path: str, fallback: str) -> str:
-    return path if path.startswith("/") and not path.startswith("//") else fallback
+def _back(request: Request, form_next: str, fallback: str) -> str:
+    """Where the banner was confirmed: the Referer (current even after htmx moved the
+    address bar), else the form's `next`; only paths on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return form_next if form_next.startswith("/") and not form_next.startswith("//") else fallback
 
 
 class MessagesController(Controller):
@@ -48,5 +54,5 @@ class MessagesController(Controller):
                               message_id: FromPath[int]) -> Redirect:
         if not await messages.confirm(session.subject_id, message_id, datetime.now(timezone.utc)):
             raise NotFoundException()
-        back = str((await request.form()).get("next", ""))
-        return Redirect(path=_safe_next(back, f"/messages/{message_id}"), status_code=303)
+        form_next = str((await request.form()).get("next", ""))
+        return Redirect(path=_back(request, form_next, f"/messages/{message_id}"), status_code=303)

@@ -92,3 +92,11 @@ async def test_body_is_escaped(customer_client):
                                   audience="customer", customer_id=customer_client.customer.id)
     response = await customer_client.get(f"/messages/{mid}")
     assert "<script>x</script>" not in response.text and not soup(response).select("#messages-message img")
+
+
+async def test_confirm_goes_back_to_the_referring_page_on_this_site(customer_client):
+    urgent = await factories.message(urgent=True, audience="customer", customer_id=customer_client.customer.id)
+    here = "http://testserver.local/messages?category=serwisowa"
+    response = await post_form(customer_client, f"/messages/{urgent}/confirm", {"next": "/info"},
+                               headers={"Referer": here})
+    assert response.headers["location"] == "/messages?category=serwisowa"
