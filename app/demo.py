@@ -130,7 +130,7 @@ DEMO_MESSAGES = [
      "Szczegóły w biurze obsługi klienta."),
     ("handlowa", False, "Telewizja w pakiecie",
      "Już wkrótce telewizja internetowa w pakiecie z Internetem. Zapytaj w biurze o ofertę."),
-    ("serwisowa", True, "Pilne: awaria zasilania węzła Stąporków",
+    ("serwisowa", True, "Awaria zasilania węzła w Stąporkowie",
      "Z powodu awarii zasilania część klientów w Stąporkowie nie ma dostępu do sieci.\n"
      "Ekipa techniczna jest na miejscu; usunięcie awarii przewidujemy do godziny 18:00."),
 ]
