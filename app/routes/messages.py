@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app import messages
-from app.routes._render import render
+from app.routes._render import render, wants_fragment
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
 
@@ -45,8 +45,10 @@ class MessagesController(Controller):
         message = await messages.open_message(session.subject_id, message_id, datetime.now(timezone.utc))
         if message is None:
             raise NotFoundException()
-        # Read before the shell is built, so the badge already counts it as read.
-        context = {**await panel_context(session), "message": message, "categories": messages.CATEGORIES}
+        # Read before the shell is built, so the badge already counts it as read; a fragment
+        # carries the badge out of band, as the tab bar is outside its target.
+        context = {**await panel_context(session), "message": message, "categories": messages.CATEGORIES,
+                   "oob_badge": wants_fragment(request)}
         return render(request, "messages/message.html", context, fragment="messages/_message.html")
 
     @post("/{message_id:int}/confirm")

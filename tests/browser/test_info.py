@@ -66,6 +66,11 @@ def test_message_filter_and_urgent_banner(page):
     page.wait_for_url("**/messages?category=rozliczeniowa")
     page.wait_for_function("document.querySelectorAll('#messages-list tbody tr').length === 1")
     assert "Faktura za listopad" in page.inner_text("#messages-list tbody")
+    page.click("#messages-list tbody a")
+    page.wait_for_selector("#messages-message")
+    assert page.inner_text("nav#tabs #unread-badge") == "1"  # updated out of band
+    page.go_back()
+    page.wait_for_url("**/messages?category=rozliczeniowa")
     assert page.locator(".banner.urgent").count() == 1  # still there on every panel page
     page.click(".banner.urgent button")
     page.wait_for_url("**/messages?category=rozliczeniowa")

@@ -53,10 +53,13 @@ async def test_open_marks_read_and_badge_counts_unread(customer_client):
     assert texts(page.select_one("#messages-message h1")) == "Nowa oferta światłowodu"
     assert page.select_one("#messages-message .body").text == "Treść\nw dwóch wierszach"
     assert texts(page.select_one("nav#tabs a[href='/messages'] .badge")) == "2"
-    fragment = soup(await customer_client.get(f"/messages/{first}", headers=PARTIAL))
+    assert not page.select("[hx-swap-oob]")
+    fragment = soup(await customer_client.get(f"/messages/{_[0]}", headers=PARTIAL))
     assert fragment.select_one("section#messages-message") and not fragment.select("html")
+    badge = fragment.find("span", id="unread-badge", recursive=False)  # top level: out of band
+    assert badge["hx-swap-oob"] == "true" and texts(badge) == "1"
     rows = soup(await customer_client.get("/messages")).select("tbody tr")
-    assert ["unread" in (r.get("class") or []) for r in rows] == [True, True, False]
+    assert ["unread" in (r.get("class") or []) for r in rows] == [True, False, False]
 
 
 async def test_foreign_message_is_404_and_stays_unread(client, customer):
