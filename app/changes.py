@@ -30,6 +30,7 @@ FIELDS: dict[str, str] = {
     "invoice_by_email": N_("Faktury"),
     "marketing_consent": N_("Zgoda na informacje handlowe"),
 }
+AUDIT_LABELS = {**FIELDS, "pin": N_("PIN")}
 BOOLEANS = frozenset({"invoice_by_email", "marketing_consent"})
 MAIL_ADDRESS = ("mail_street", "mail_postal_code", "mail_city")
 TRUE_WORDS = frozenset({"on", "1", "true", "tak", "yes"})
@@ -226,6 +227,7 @@ async def audit_log(customer_id: int, limit: int = 100) -> list[dict]:
         Operator.id.is_in(list(ids)))} if ids else {}
     for r in rows:
         r["actor"] = names.get(r["actor_id"], "") if r["actor_kind"] == "operator" else ""
+        r["label"] = AUDIT_LABELS.get(r["field"], r["field"])
     return rows
 
 
@@ -239,27 +241,29 @@ def _mail_value(name: str, value: str) -> str:
     return MAIL_VALUE.get(value, value) if name in BOOLEANS or not value else value
 
 
-async def notify(settings: Settings, decisions: list[Decision]) -> int:
-    """E-mail each customer once about their decided requests; returns mails accepted."""
+async def notify(settings: Settings, decisions: list[Decision]) -> tuple[int, int]:
+    """E-mail each customer once about their decided requests (those with an address);
+    returns (mails accepted by the server, mails attempted)."""
     from app.notify import send_mail
 
     by_customer: dict[int, list[Decision]] = defaultdict(list)
     for d in decisions:
         by_customer[d.customer_id].append(d)
-    sent = 0
+    sent = attempted = 0
     for cid, items in by_customer.items():
         customer = await Customer.select(Customer.email, Customer.name).where(Customer.id == cid).first()
         if not customer or not customer["email"]:
             continue
-        lines = [f"Dzień dobry,", "", "rozpatrzyliśmy Twoje zmiany danych w Panelu Klienta (WBOK):", ""]
+        lines = ["Dzień dobry,", "", "rozpatrzyliśmy Twoje zmiany danych w Panelu Klienta (WBOK):", ""]
         for d in items:
             verdict = "zaakceptowana" if d.approved else "odrzucona"
             lines.append(f"- {FIELDS.get(d.field, d.field)}: {_mail_value(d.field, d.new_value)} — {verdict}")
         lines += ["", "Jeśli masz pytania, skontaktuj się z biurem:",
                   f"{settings.isp.name}, tel. {settings.isp.phone}, {settings.isp.email}"]
+        attempted += 1
         if await send_mail(settings, customer["email"], "Zmiana danych w WBOK", "\n".join(lines)):
             sent += 1
-    return sent
+    return sent, attempted
 
 
 @dataclass

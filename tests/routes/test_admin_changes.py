@@ -94,3 +94,23 @@ async def test_operator_pin_reset_is_audited(admin_client, customer):
     await post_form(admin_client, f"/admin/customers/{customer.id}/pin")
     audit = soup(await admin_client.get(f"/admin/customers/{customer.id}")).select("#audit-log tbody tr")
     assert len(audit) == 1 and "nowy PIN" in texts(audit[0])
+
+
+async def test_mail_failure_keeps_the_decision_and_says_so(app, client, admin_client):
+    from dataclasses import replace
+
+    from tests.conftest import free_port
+
+    who = await factories.customer()
+    await _request(client, who, {"phone": "600100200"})
+    change = await ChangeRequest.select(ChangeRequest.id).first()
+    settings = app.state.settings
+    app.state.settings = replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    try:
+        response = await post_form(admin_client, f"/admin/changes/{change['id']}/approve")
+    finally:
+        app.state.settings = settings
+    assert response.headers["location"] == "/admin/changes?m=approved&mail=failed"
+    assert (await Customer.select(Customer.phone).where(Customer.id == who.id).first())["phone"] == "+48 600 100 200"
+    page = soup(await admin_client.get(response.headers["location"]))
+    assert "Nie udało się wysłać" in texts(page.select_one("#changes-queue .error"))

@@ -16,16 +16,17 @@ from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
 
-NOTICES = {"approved": N_("Zmiany zatwierdzone i wprowadzone; klienci dostali e-mail."),
-           "rejected": N_("Zmiany odrzucone; klienci dostali e-mail."),
+NOTICES = {"approved": N_("Zmiany zatwierdzone i wprowadzone."),
+           "rejected": N_("Zmiany odrzucone."),
            "none": N_("Nic nie zmieniono: zmiana była już rozpatrzona albo nic nie zaznaczono.")}
 
 
 async def _decide(request: Request, operator: ActiveSession, ids: list[int], approve: bool) -> Redirect:
     decided = await changes.decide(ids, approve, operator.subject_id, datetime.now(timezone.utc))
-    await changes.notify(settings_of(request), decided)
+    sent, attempted = await changes.notify(settings_of(request), decided)
     notice = "none" if not decided else "approved" if approve else "rejected"
-    return Redirect(path=f"/admin/changes?m={notice}", status_code=303)
+    return Redirect(path=f"/admin/changes?m={notice}" + ("&mail=failed" if sent < attempted else ""),
+                    status_code=303)
 
 
 class AdminChangesController(Controller):
@@ -35,8 +36,9 @@ class AdminChangesController(Controller):
     @get("/")
     async def show_changes(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         notice = NOTICES.get(request.query_params.get("m", ""), "")
-        context = {**await admin_context(operator), "rows": await changes.queue(),
-                   "labels": changes.FIELDS, "notice": _(notice) if notice else ""}
+        mail_failed = request.query_params.get("mail") == "failed"
+        context = {**await admin_context(operator), "rows": await changes.queue(), "labels": changes.FIELDS,
+                   "notice": _(notice) if notice else "", "mail_failed": mail_failed}
         return render(request, "admin/changes/page.html", context)
 
     @post("/{change_id:int}/approve")
