@@ -11,7 +11,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import nip as stdnum_nip
 
 from app import db
-from app.auth import valid_pin_format
+from app.auth import MAX_FAILED_PINS, valid_pin_format
 from app.i18n import N_
 from app.security import TRIVIAL_PINS, hash_secret_async, verify_secret_async
 from app.settings import Settings
@@ -269,6 +269,7 @@ async def notify(settings: Settings, decisions: list[Decision]) -> tuple[int, in
 @dataclass
 class PinChange:
     errors: dict[str, str] = field(default_factory=dict)
+    blocked: bool = False  # the wrong current PIN was the third in a row
 
     @property
     def ok(self) -> bool:
@@ -290,10 +291,26 @@ async def change_pin(customer_id: int, current: str, new: str, repeat: str, now:
     row = await Customer.select(Customer.pin_hash).where(Customer.id == customer_id).first()
     if not await verify_secret_async(row["pin_hash"] if row else None, current[:8]):
         result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
+        result.blocked = await _wrong_pin(customer_id, now)
     if result.errors:
         return result
     pin_hash = await hash_secret_async(new)
     async with db.transaction():
-        await Customer.update({Customer.pin_hash: pin_hash}).where(Customer.id == customer_id)
+        await Customer.update({Customer.pin_hash: pin_hash, Customer.failed_logins: 0}).where(
+            Customer.id == customer_id)
         await record(customer_id, "customer", customer_id, "pin_change", "pin", at=now)
     return result
+
+
+async def _wrong_pin(customer_id: int, now: datetime) -> bool:
+    """A wrong current PIN counts like a wrong PIN at login: guessing it from a taken-over
+    session must not be free. The third in a row blocks the account; True when it did."""
+    async with db.transaction():
+        await Customer.update({Customer.failed_logins: Customer.failed_logins + 1}).where(
+            Customer.id == customer_id)
+        row = await Customer.select(Customer.failed_logins).where(Customer.id == customer_id).first()
+        if row["failed_logins"] < MAX_FAILED_PINS:
+            return False
+        await Customer.update({Customer.blocked: True, Customer.blocked_at: now}).where(Customer.id == customer_id)
+        await record(customer_id, "customer", customer_id, "blocked", "pin", at=now)
+    return True

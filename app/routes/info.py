@@ -11,8 +11,8 @@ from litestar.response import Response, Template
 
 from app import changes, customers, sessions
 from app.i18n import N_, _
-from app.routes._render import redirect_after_post, render, wants_fragment
-from app.routes._session import CUSTOMER_COOKIE, settings_of
+from app.routes._render import client_redirect, redirect_after_post, render, wants_fragment
+from app.routes._session import CUSTOMER_COOKIE, session_cookie, settings_of
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
 
@@ -96,6 +96,11 @@ class InfoController(Controller):
         form = await request.form()
         pins = [str(form.get(k, "")).strip()[:20] for k in ("current_pin", "new_pin", "new_pin2")]
         result = await changes.change_pin(session.subject_id, *pins, now=_now())
+        if result.blocked:
+            await sessions.end_all(sessions.CUSTOMER, session.subject_id)
+            response = client_redirect(request, "/login")
+            response.cookies.append(session_cookie(request, sessions.CUSTOMER, None))
+            return response
         if not result.ok:
             return render(request, "info/pin.html", {**await panel_context(session), "errors": result.errors},
                           fragment="info/_pin.html", status_code=422)

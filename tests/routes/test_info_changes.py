@@ -176,3 +176,24 @@ async def test_foreign_data_never_shown(client, customer):
     await post_form(client, "/info", {"email": "moj@example.pl"})
     rows = await ChangeRequest.select(ChangeRequest.customer)
     assert rows == [{"customer": customer.id}] and other.id != customer.id
+
+
+async def test_three_wrong_current_pins_block_the_account_like_login(customer_client):
+    me = customer_client.customer
+    for attempt in range(3):
+        response = await post_form(customer_client, "/info/pin", {
+            "current_pin": "000001", "new_pin": "739164", "new_pin2": "739164"})
+        assert response.status_code == (422 if attempt < 2 else 303)
+    assert response.headers["location"] == "/login"
+    row = await Customer.select(Customer.blocked, Customer.failed_logins).where(Customer.id == me.id).first()
+    assert row == {"blocked": True, "failed_logins": 3}
+    assert (await customer_client.get("/info")).status_code == 303
+    login = await post_form(customer_client, "/login", {"customer_id": str(me.id), "pin": me.pin})
+    assert login.status_code == 403  # blocked even with the right PIN, until the office unblocks
+
+
+async def test_successful_pin_change_resets_the_failure_count(customer_client):
+    me = customer_client.customer
+    await post_form(customer_client, "/info/pin", {"current_pin": "000001", "new_pin": "739164", "new_pin2": "739164"})
+    await post_form(customer_client, "/info/pin", {"current_pin": me.pin, "new_pin": "739164", "new_pin2": "739164"})
+    assert (await Customer.select(Customer.failed_logins).where(Customer.id == me.id).first())["failed_logins"] == 0
