@@ -14,6 +14,11 @@ def test_inline_edit_with_validation_and_approval(page, browser, live_server):
     page.click("#info-contact a[href='/info/edit']")
     page.wait_for_selector("form#info-edit")
     assert page.url.endswith("/info")  # swapped in place, no navigation
+    page.click("form#info-edit a[href='/info']")  # cancel
+    page.wait_for_selector("#info-contact")
+    assert page.locator("form#info-edit").count() == 0
+    page.click("#info-contact a[href='/info/edit']")
+    page.wait_for_selector("form#info-edit")
     page.fill("input[name=phone]", "12 34")
     page.click("form#info-edit button[type=submit]")
     page.wait_for_selector("#e-phone")
