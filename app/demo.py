@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from app import db
 from app.security import generate_pin, hash_secret_async
@@ -104,6 +104,8 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
     await Operator.insert(Operator(username="admin", name="Biuro Obsługi",
                                    password_hash=await hash_secret_async(password)))
     logins.operators.append(("admin", password))
+    await create_demo_messages()
+    await create_demo_changes()
     return logins
 
 
@@ -198,3 +200,50 @@ def _demo_payments(cid: int, habit: str, month: date, price: int, m: int,
         plan = [(rng.randint(10, 30), 2 * price)] if m % 2 else []
     return [Payment(customer=cid, date=month + timedelta(days=delay), title=title, amount=amount,
                     source="demo") for delay, amount in plan if month + timedelta(days=delay) <= today]
+DEMO_MESSAGES = [
+    ("serwisowa", False, "Prace serwisowe w sieci światłowodowej",
+     "Szanowni Klienci,\n\nw nocy z wtorku na środę (1:00–4:00) modernizujemy węzeł w Końskich.\n"
+     "Możliwe są krótkie przerwy w dostępie do Internetu.\n\nPrzepraszamy za utrudnienia."),
+    ("rozliczeniowa", False, "Nowy numer konta do wpłat",
+     "Od przyszłego miesiąca prosimy o wpłaty na indywidualny numer konta podany w zakładce Finanse.\n"
+     "Dzięki temu każda wpłata zostanie zaksięgowana automatycznie."),
+    ("rozliczeniowa", False, "Faktury elektroniczne",
+     "Możesz otrzymywać faktury e-mailem zamiast papierowych.\nZmienisz to w zakładce Informacje."),
+    ("handlowa", False, "Światłowód 1000 Mb/s w promocji",
+     "Przejdź na Światłowód 1000 i przez trzy miesiące płać jak za Światłowód 600.\n"
+     "Szczegóły w biurze obsługi klienta."),
+    ("handlowa", False, "Telewizja w pakiecie",
+     "Już wkrótce telewizja internetowa w pakiecie z Internetem. Zapytaj w biurze o ofertę."),
+    ("serwisowa", True, "Awaria zasilania węzła w Stąporkowie",
+     "Z powodu awarii zasilania część klientów w Stąporkowie nie ma dostępu do sieci.\n"
+     "Ekipa techniczna jest na miejscu; usunięcie awarii przewidujemy do godziny 18:00."),
+]
+
+
+async def create_demo_messages(now: datetime | None = None) -> int:
+    """A few messages of every category to all demo customers (commercial ones only to
+    those with marketing consent), one of them urgent; returns the deliveries made."""
+    from app import messages
+
+    now = now or datetime.now(timezone.utc)
+    operator = await Operator.select(Operator.id).first()
+    total = 0
+    for i, (category, urgent, subject, body) in enumerate(DEMO_MESSAGES):
+        draft = messages.Draft(subject, body, category, "all", urgent)
+        sent = await messages.send(draft, operator["id"] if operator else None,
+                                   now - timedelta(days=3 * (len(DEMO_MESSAGES) - i)), now.date())
+        total += sent.recipients
+    return total
+
+
+async def create_demo_changes(now: datetime | None = None) -> int:
+    """Two customers' data changes waiting in the operator's queue."""
+    from app import changes
+
+    now = now or datetime.now(timezone.utc)
+    ids = [r["id"] for r in await Customer.select(Customer.id).order_by(Customer.id).limit(3)]
+    wanted = [{"phone": "+48 601 202 303", "invoice_by_email": "1"}, {"email": "nowy.adres@example.pl"}]
+    made = 0
+    for cid, values in zip(ids[1:], wanted):
+        made += len(await changes.submit(cid, values, now))
+    return made

@@ -25,6 +25,7 @@ from app.routes.admin import ADMIN_CONTROLLERS
 from app.routes.auth import AuthController
 from app.routes.info import InfoController
 from app.routes.finances import FinancesController
+from app.routes.messages import MessagesController
 from app.settings import Settings, get_settings
 from app.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
 
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
     )
     app = Litestar(
-        route_handlers=[AuthController, InfoController, FinancesController, *ADMIN_CONTROLLERS, static],
+        route_handlers=[AuthController, InfoController, FinancesController, MessagesController,
+                        *ADMIN_CONTROLLERS, static],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True,
                                              minimum_size=256, brotli_quality=5),

@@ -34,6 +34,8 @@ class ISP:
     # A reminder goes out when charges this many days old are still unpaid.
     reminder_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
+    # Whether customers may request a new correspondence address in Informacje.
+    allow_mail_address_change: bool = True
 
     @property
     def address(self) -> str:

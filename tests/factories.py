@@ -70,3 +70,14 @@ async def payment(customer_id: int, amount: int, paid_on: date | None = None,
     paid_on = paid_on or date.today()
     return await book_payment(customer_id, amount, paid_on, title, today=max(paid_on, date.today()),
                               **kwargs)
+async def message(subject: str = "Przerwa serwisowa", body: str = "Treść\nw dwóch wierszach",
+                  category: str = "serwisowa", audience: str = "all", urgent: bool = False,
+                  customer_id: int | None = None, tariff_id: int | None = None) -> int | None:
+    """Send a message as an operator would; returns its ID (None when nobody got it)."""
+    from datetime import datetime, timezone
+
+    from app.messages import Draft, send
+
+    draft = Draft(subject, body, category, audience, urgent, customer_id, tariff_id)
+    sent = await send(draft, None, datetime.now(timezone.utc), date.today())
+    return sent.message_id

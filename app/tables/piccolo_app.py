@@ -11,7 +11,8 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(HERE, "piccolo_migrations"),
     table_classes=table_finder(
         modules=["app.tables.customers", "app.tables.tariffs", "app.tables.auth", "app.tables.jobs",
-                 "app.tables.finances", "app.tables.billing"],
+                 "app.tables.finances", "app.tables.billing", "app.tables.changes",
+                 "app.tables.messages"],
         exclude_imported=True,
     ),
 )

@@ -122,7 +122,7 @@ async def test_csrf_header_works_for_htmx_posts(customer_client):
 
 
 async def test_post_to_a_get_route_is_405_in_polish(customer_client):
-    response = await post_form(customer_client, "/info")
+    response = await post_form(customer_client, "/info/edit")
     assert response.status_code == 405 and "Niedozwolona metoda" in response.text
 
 

@@ -2,8 +2,12 @@
 
 from app.routes.admin.auth import AdminAuthController
 from app.routes.admin.billing import AdminBillingController, AdminPaymentsImportController
+from app.routes.admin.changes import AdminChangesController
 from app.routes.admin.customers import AdminCustomersController
+from app.routes.admin.dashboard import AdminDashboardController
 from app.routes.admin.finances import AdminFinancesController, AdminTariffsController
+from app.routes.admin.messages import AdminMessagesController
 
-ADMIN_CONTROLLERS = [AdminAuthController, AdminCustomersController, AdminFinancesController,
-                     AdminTariffsController, AdminBillingController, AdminPaymentsImportController]
+ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
+                     AdminChangesController, AdminFinancesController, AdminTariffsController,
+                     AdminBillingController, AdminPaymentsImportController, AdminMessagesController]

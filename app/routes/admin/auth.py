@@ -21,10 +21,6 @@ def _login_page(request: Request, username: str = "", error: str = "", status: i
 class AdminAuthController(Controller):
     path = "/admin"
 
-    @get("/")
-    async def show_admin_root(self) -> Redirect:
-        return Redirect(path="/admin/customers", status_code=303)
-
     @get("/login")
     async def show_login(self, request: Request) -> Template:
         return _login_page(request)

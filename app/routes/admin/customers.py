@@ -6,7 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
-from app import auth, customers
+from app import auth, changes, customers
 from app.customers import CustomerError
 from app.i18n import N_, _
 from app.routes._render import render
@@ -24,7 +24,8 @@ async def _detail_context(customer_id: int) -> dict:
     customer = await customers.get_customer(customer_id)
     if customer is None:
         raise NotFoundException()
-    return {"customer": customer, "history": await auth.login_history(customer_id)}
+    return {"customer": customer, "history": await auth.login_history(customer_id),
+            "audit": await changes.audit_log(customer_id)}
 
 
 class AdminCustomersController(Controller):
@@ -78,6 +79,7 @@ class AdminCustomersController(Controller):
         pin = await customers.reset_pin(customer_id)
         if pin is None:
             raise NotFoundException()
+        await changes.record(customer_id, "operator", operator.subject_id, "pin_reset", "pin")
         # Shown in this answer only: it is stored hashed and never appears in a URL.
         context = {**await admin_context(operator), **await _detail_context(customer_id),
                    "new_pin": pin, "notice": _("Nowy PIN został ustawiony.")}
