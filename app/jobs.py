@@ -55,5 +55,13 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     )
     scheduler.add_job(prune_sessions, "interval", minutes=15, args=[settings.session_idle_minutes],
                       id="prune_sessions")
+    add_mail_job(scheduler, settings)
     scheduler.start()
     return scheduler
+
+
+def add_mail_job(scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """Retry notification e-mails that failed or were not sent after their commit."""
+    from app.mail import deliver_outbox
+
+    scheduler.add_job(deliver_outbox, "interval", minutes=1, args=[settings], id="mail_outbox")

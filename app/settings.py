@@ -32,6 +32,8 @@ class ISP:
     invoice_series: str = "FV/{n}/{MM}/{YYYY}"
     payment_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
+    # Optional: a queue's e-mail address, told about each new ticket in that queue.
+    queue_emails: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:

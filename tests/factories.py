@@ -51,3 +51,16 @@ async def operator(username: str | None = None, password: str = "tajne-haslo-1")
     username = username or f"operator{next(_seq)}"
     operator_id = await create_operator(username, password, name="Anna Operatorka")
     return OperatorRef(operator_id, username, password)
+
+
+async def ticket(customer_id: int, subject: str = "Problem z połączeniem", body: str = "Brak Internetu od rana.",
+                 queue: str = "technical") -> int:
+    """A ticket opened by the customer, with its first message."""
+    from datetime import datetime, timezone
+
+    from app.settings import ISP
+    from app.tickets import open_ticket
+
+    ticket_id, _ = await open_ticket(customer_id, subject, body, queue, "", datetime.now(timezone.utc),
+                                     ISP(), "http://wbok.test")
+    return ticket_id
