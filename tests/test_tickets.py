@@ -84,3 +84,19 @@ async def test_operator_cannot_go_back_to_new_and_nothing_half_saved():
     assert await TicketEvent.count() == events
     assert (await Ticket.select(Ticket.status).first())["status"] == "todo"
     assert await tickets.operator_answer(operator.id, 999_999, "x", False, "", "", NOW, ISP(), "x") is None
+
+
+async def test_demo_tickets_have_threads_and_no_pending_mail():
+    import random
+
+    from app.demo import DEMO_TICKETS, create_demo_tickets
+
+    customers = [(await factories.customer()).id for _ in range(2)]
+    from app.tables.auth import Operator
+
+    await Operator.insert(Operator(username="admin", password_hash="x", name="Biuro"))
+    assert await create_demo_tickets(customers, random.Random(1)) == len(DEMO_TICKETS)
+    rows = await Ticket.select(Ticket.status, Ticket.customer).order_by(Ticket.id)
+    assert [r["status"] for r in rows] == [t[4] for t in DEMO_TICKETS]
+    assert {r["customer"] for r in rows} == set(customers)
+    assert await MailOutbox.count() == 0

@@ -96,7 +96,8 @@ class HelpdeskController(Controller):
             found = await tickets.customer_reply(session.subject_id, ticket_id, body,
                                                  datetime.now(timezone.utc))
         except tickets.TicketError as exc:
-            context = await _thread_context(session, ticket_id, body, _(exc.errors["body"]))
+            message = exc.errors["body"]
+            context = await _thread_context(session, ticket_id, body, _(message))
             return render(request, "helpdesk/thread.html", context, fragment="helpdesk/_thread.html",
                           status_code=422)
         if not found:
