@@ -79,7 +79,7 @@ class HelpdeskController(Controller):
             rows = await tickets.customer_tickets(session.subject_id)
             return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows}))]
 
-        return ServerSentEvent(live.stream(channels, live.customer_channel(session.subject_id), fetch, 0),
+        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
                                headers=NO_STORE)
 
     @get("/{ticket_id:int}")
@@ -123,7 +123,7 @@ class HelpdeskController(Controller):
                     for m in messages]
 
         last_id = _last_event_id(request, after)
-        return ServerSentEvent(live.stream(channels, live.customer_channel(customer_id), fetch, last_id),
+        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
                                headers=NO_STORE)
 
 

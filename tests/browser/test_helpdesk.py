@@ -23,6 +23,7 @@ def _shot(page, name: str) -> None:
 def test_operator_answer_appears_live(page, browser, live_server):
     customer = run(factories.customer())
     operator = run(factories.operator())
+    page.add_init_script("document.addEventListener('htmx:sse:after:connection', () => window.__sse = true)")
     log_in(page, customer)
     page.click("nav.tabs a[href='/helpdesk']")
     page.wait_for_selector("#helpdesk-tickets")
@@ -51,6 +52,7 @@ def test_operator_answer_appears_live(page, browser, live_server):
         staff.wait_for_selector(".msg-internal")
         staff.fill("textarea[name=body]", "Dzień dobry,\nproszę zrestartować router.")
         staff.select_option("select[name=status]", "todo")
+        page.wait_for_function("() => window.__sse === true")  # the thread's stream is open
         started = time.monotonic()
         staff.click("#helpdesk-ticket button[type=submit]")
         page.wait_for_selector(".msg-operator", timeout=2_000)
@@ -85,9 +87,11 @@ def test_ticket_list_updates_live_on_status_change(page, live_server):
     operator = run(factories.operator())
     ticket_id = run(factories.ticket(customer.id))
     log_in(page, customer)
+    page.add_init_script("document.addEventListener('htmx:sse:after:connection', () => window.__sse = true)")
     page.goto("/helpdesk")
     assert page.inner_text("#helpdesk-list .status") == "nowe"
-    page.wait_for_timeout(300)  # the stream connects on load
+    page.wait_for_function("() => window.__sse === true")  # the stream is open
+    started = time.monotonic()
     import httpx
 
     with httpx.Client(base_url=live_server, follow_redirects=False) as staff:
@@ -99,6 +103,7 @@ def test_ticket_list_updates_live_on_status_change(page, live_server):
         assert response.status_code == 303
     page.wait_for_function(
         "() => document.querySelector('#helpdesk-list .status').textContent === 'rozwiązane'", timeout=2_000)
+    print(f"list updated {time.monotonic() - started:.2f} s after the operator's POST started")
 
 
 def test_thread_without_javascript(nojs_page):

@@ -164,3 +164,18 @@ def test_two_processes_on_postgres(_smtp_server):
         for proc in (proc_a, proc_b):
             proc.terminate()
             proc.wait(10)
+
+
+def test_stream_opened_as_another_closes_still_hears(live_server):
+    """A tab closing while another opens (same customer) must not leave the new stream deaf."""
+    customer, operator = run(factories.customer()), run(factories.operator())
+    ticket_id = run(factories.ticket(customer.id))
+    shopper, staff = customer_session(live_server, customer), operator_session(live_server, operator)
+    last = run(_message_ids(ticket_id))[-1]
+    for _ in range(5):
+        old = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={last}")
+        old.close()
+    fresh = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={last}")
+    _answer(staff, ticket_id, body="Słychać?")
+    assert "Słychać?" in fresh.next(2.0)["data"]
+    fresh.close()
