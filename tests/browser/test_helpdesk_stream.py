@@ -179,3 +179,25 @@ def test_stream_opened_as_another_closes_still_hears(live_server):
     _answer(staff, ticket_id, body="Słychać?")
     assert "Słychać?" in fresh.next(2.0)["data"]
     fresh.close()
+
+
+def test_admin_queue_stream_shows_new_ticket(live_server):
+    customer, operator = run(factories.customer()), run(factories.operator())
+    shopper, staff = customer_session(live_server, customer), operator_session(live_server, operator)
+    queue_listener = Listener(staff, "/admin/helpdesk/events?queue=billing")
+    first = BeautifulSoup(queue_listener.next(2.0)["data"], "html.parser")
+    assert first.select("tbody tr") == []
+    page = BeautifulSoup(shopper.get("/helpdesk").text, "html.parser")
+    token = page.select_one("input[name=token]")["value"]
+    for queue, subject in (("technical", "Inny dział"), ("billing", "Faktura <i>12</i>")):
+        response = shopper.post("/helpdesk", data={"subject": subject, "body": "Treść", "queue": queue,
+                                                   "token": token + queue,
+                                                   "_csrf_token": shopper.cookies["csrftoken"]})
+        assert response.status_code == 303
+    deadline = time.monotonic() + 2.0
+    subjects: list[str] = []
+    while "Faktura <i>12</i>" not in subjects:
+        table = BeautifulSoup(queue_listener.next(max(deadline - time.monotonic(), 0.01))["data"], "html.parser")
+        subjects = [s.get_text() for s in table.select(".subject")]
+    assert subjects == ["Faktura <i>12</i>"]
+    queue_listener.close()

@@ -187,6 +187,9 @@ async def test_admin_reply_note_status_queue_and_mail(admin_client, customer, ma
     assert len(mailbox.messages) == 1
     mail = mailbox.messages[0]
     text = mail.get_content()
+    from app.tables.customers import Customer
+
+    assert mail["To"] == (await Customer.select(Customer.email).where(Customer.id == customer.id).first())["email"]
     assert "Router" in mail["Subject"] and "Proszę zrestartować router." in text
     assert f"/helpdesk/{ticket_id}" in text and "TAJNE" not in text
     resolve = await post_form(admin_client, f"/admin/helpdesk/{ticket_id}", {"body": "", "status": "resolved",
