@@ -73,7 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         asyncio.run(_migrate())
     print(f"WBOK: http://{args.host}:{args.port}/login", flush=True)
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                log_level="warning", proxy_headers=True)
+                log_level="warning", proxy_headers=True,
+                # Open helpdesk SSE streams would otherwise hold a shutdown for minutes.
+                timeout_graceful_shutdown=5)
 
 
 def cmd_customer_add(args: argparse.Namespace) -> None:

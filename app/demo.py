@@ -106,6 +106,7 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
     logins.operators.append(("admin", password))
     await create_demo_messages()
     await create_demo_changes()
+    await create_demo_tickets([cid for cid, _ in logins.customers], rng)
     return logins
 
 
@@ -247,3 +248,50 @@ async def create_demo_changes(now: datetime | None = None) -> int:
     for cid, values in zip(ids[1:], wanted):
         made += len(await changes.submit(cid, values, now))
     return made
+DEMO_TICKETS = [
+    ("technical", "Brak Internetu wieczorami",
+     "Brak Internetu w dniu 18.11 w godzinach od 19:00 do 21:30. Router świeci na czerwono.",
+     [("operator", "Dzień dobry, na nadajniku w Pańskiej okolicy była awaria zasilania. Już działa."),
+      ("customer", "Dziękuję, od wczoraj jest dobrze.")], "resolved"),
+    ("billing", "Podwójna opłata za październik",
+     "Na wyciągu widzę dwie opłaty za październik. Proszę o wyjaśnienie.",
+     [("note", "Sprawdzić import wyciągu z 05.10 – możliwy duplikat."),
+      ("operator", "Dzień dobry, druga wpłata zostanie zaliczona na listopad.")], "todo"),
+    ("office", "Jak zmienić prędkość",
+     "Chciałbym przejść na szybszą taryfę. Co muszę zrobić?", [], "new"),
+    ("technical", "Hasło do Wi-Fi",
+     "Gdzie mogę znaleźć hasło do połączenia się z moim routerem poprzez sieć wifi?",
+     [("operator", "Hasło jest na naklejce na spodzie routera (WPA key).")], "todo"),
+]
+
+
+async def create_demo_tickets(customer_ids: list[int], rng: random.Random) -> int:
+    """A few tickets with threads for the first demo customers; returns how many. The
+    notification e-mails they would cause are dropped: nobody is waiting for them."""
+    from datetime import datetime, timezone
+
+    from app import tickets
+    from app.settings import ISP
+    from app.tables.helpdesk import MailOutbox
+
+    operator = await Operator.select(Operator.id).where(Operator.username == "admin").first()
+    if not customer_ids or operator is None:
+        return 0
+    isp, now = ISP(), datetime.now(timezone.utc)
+    count = 0
+    for i, (queue, subject, body, replies, status) in enumerate(DEMO_TICKETS):
+        at = now - timedelta(days=len(DEMO_TICKETS) - i, hours=rng.randint(1, 8))
+        ticket_id, _ = await tickets.open_ticket(customer_ids[i % len(customer_ids)], subject, body, queue,
+                                                 f"demo{i}", at, isp, "")
+        for author, text in replies:
+            at += timedelta(hours=rng.randint(1, 5))
+            if author == "customer":
+                await tickets.customer_reply(customer_ids[i % len(customer_ids)], ticket_id, text, at)
+            else:
+                await tickets.operator_answer(operator["id"], ticket_id, text, author == "note",
+                                              "todo" if status != "new" else "", "", at, isp, "")
+        if status == "resolved":
+            await tickets.operator_answer(operator["id"], ticket_id, "", False, "resolved", "", at, isp, "")
+        count += 1
+    await MailOutbox.delete().where(MailOutbox.sent_at.is_null())
+    return count

@@ -58,5 +58,13 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     from app import billing
 
     billing.schedule(scheduler, settings)
+    add_mail_job(scheduler, settings)
     scheduler.start()
     return scheduler
+
+
+def add_mail_job(scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """Retry notification e-mails that failed or were not sent after their commit."""
+    from app.mail import deliver_outbox
+
+    scheduler.add_job(deliver_outbox, "interval", minutes=1, args=[settings], id="mail_outbox")

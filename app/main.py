@@ -17,12 +17,13 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import db
+from app import db, live
 from app.i18n import N_, _
 from app.routes._render import client_redirect
 from app.routes._session import LoginRequired
 from app.routes.admin import ADMIN_CONTROLLERS
 from app.routes.auth import AuthController
+from app.routes.helpdesk import HelpdeskController
 from app.routes.info import InfoController
 from app.routes.finances import FinancesController
 from app.routes.messages import MessagesController
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[AuthController, InfoController, FinancesController, MessagesController,
-                        *ADMIN_CONTROLLERS, static],
+                        HelpdeskController, *ADMIN_CONTROLLERS, static],
+        plugins=[live.channels_plugin(settings)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True,
                                              minimum_size=256, brotli_quality=5),

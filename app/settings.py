@@ -36,6 +36,8 @@ class ISP:
     queues: tuple[str, ...] = ("office", "technical", "billing")
     # Whether customers may request a new correspondence address in Informacje.
     allow_mail_address_change: bool = True
+    # Optional: a queue's e-mail address, told about each new ticket in that queue.
+    queue_emails: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:

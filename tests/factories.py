@@ -81,3 +81,14 @@ async def message(subject: str = "Przerwa serwisowa", body: str = "Treść\nw dw
     draft = Draft(subject, body, category, audience, urgent, customer_id, tariff_id)
     sent = await send(draft, None, datetime.now(timezone.utc), date.today())
     return sent.message_id
+async def ticket(customer_id: int, subject: str = "Problem z połączeniem", body: str = "Brak Internetu od rana.",
+                 queue: str = "technical") -> int:
+    """A ticket opened by the customer, with its first message."""
+    from datetime import datetime, timezone
+
+    from app.settings import ISP
+    from app.tickets import open_ticket
+
+    ticket_id, _ = await open_ticket(customer_id, subject, body, queue, "", datetime.now(timezone.utc),
+                                     ISP(), "http://wbok.test")
+    return ticket_id

@@ -6,8 +6,10 @@ from app.routes.admin.changes import AdminChangesController
 from app.routes.admin.customers import AdminCustomersController
 from app.routes.admin.dashboard import AdminDashboardController
 from app.routes.admin.finances import AdminFinancesController, AdminTariffsController
+from app.routes.admin.helpdesk import AdminHelpdeskController
 from app.routes.admin.messages import AdminMessagesController
 
 ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
-                     AdminChangesController, AdminFinancesController, AdminTariffsController,
-                     AdminBillingController, AdminPaymentsImportController, AdminMessagesController]
+                     AdminChangesController, AdminHelpdeskController, AdminFinancesController,
+                     AdminTariffsController, AdminBillingController, AdminPaymentsImportController,
+                     AdminMessagesController]

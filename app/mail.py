@@ -1,0 +1,91 @@
+"""Mail: an outbox of notification e-mails, sent over SMTP (WBOK_SMTP_URL) and retried."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from app.settings import Settings
+from app.tables.helpdesk import MailOutbox
+
+log = logging.getLogger("wbok.mail")
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    sent: int
+    failed: int
+
+
+async def enqueue(to: str, subject: str, body: str, now: datetime) -> None:
+    """Queue one e-mail. Call it inside the transaction of the change it reports, so that
+    the change and its notification are committed (or rolled back) together."""
+    await MailOutbox.insert(MailOutbox(recipient=to[:254], subject=subject[:200], body=body,
+                                       created_at=now, next_attempt_at=now))
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after each failure, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+async def send_one(settings: Settings, to: str, subject: str, body: str) -> None:
+    parts = urlsplit(settings.smtp_url)
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="wbok")
+    message.set_content(body)
+    await aiosmtplib.send(
+        message, hostname=parts.hostname or "localhost",
+        port=parts.port or (465 if parts.scheme == "smtps" else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=parts.scheme == "smtps", timeout=15,
+    )
+
+
+async def deliver_outbox(settings: Settings, now: datetime | None = None, limit: int = 50) -> DeliveryResult:
+    """Send what is due. Each row is leased first (a conditional UPDATE), so several
+    processes may run this at once and still send every e-mail once. Idempotent."""
+    now = now or datetime.now(timezone.utc)
+    due = await MailOutbox.select(MailOutbox.id).where(
+        MailOutbox.sent_at.is_null() & (MailOutbox.next_attempt_at <= now)
+        & (MailOutbox.attempts < MAX_ATTEMPTS)
+    ).order_by(MailOutbox.id).limit(limit)
+    sent = failed = 0
+    for row in due:
+        claimed = await MailOutbox.update({MailOutbox.locked_until: now + LEASE}).where(
+            (MailOutbox.id == row["id"]) & MailOutbox.sent_at.is_null()
+            & (MailOutbox.locked_until.is_null() | (MailOutbox.locked_until < now))
+        ).returning(MailOutbox.recipient, MailOutbox.subject, MailOutbox.body, MailOutbox.attempts)
+        if not claimed:
+            continue
+        mail = claimed[0]
+        try:
+            await send_one(settings, mail["recipient"], mail["subject"], mail["body"])
+        except Exception as exc:  # any SMTP or network error: keep the row, try later
+            attempts = mail["attempts"] + 1
+            log.warning("mail to %s failed (attempt %d): %s", mail["recipient"], attempts, exc)
+            await MailOutbox.update({
+                MailOutbox.attempts: attempts, MailOutbox.last_error: f"{type(exc).__name__}: {exc}"[:1000],
+                MailOutbox.next_attempt_at: now + _retry_delay(attempts), MailOutbox.locked_until: None,
+            }).where(MailOutbox.id == row["id"])
+            failed += 1
+        else:
+            await MailOutbox.update({
+                MailOutbox.sent_at: datetime.now(timezone.utc), MailOutbox.attempts: mail["attempts"] + 1,
+                MailOutbox.locked_until: None,
+            }).where(MailOutbox.id == row["id"])
+            sent += 1
+    return DeliveryResult(sent, failed)

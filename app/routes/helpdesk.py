@@ -1,0 +1,133 @@
+"""Helpdesk: the customer's tickets, new-ticket form, threads, replies and live updates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from litestar import Controller, Request, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, ServerSentEvent, Template
+
+from app import live, tickets
+from app.i18n import _
+from app.routes._helpdesk import LABELS, after_commit, form_token, render_fragment
+from app.routes._render import redirect_after_post, render, wants_fragment
+from app.routes._session import settings_of
+from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
+from app.sessions import ActiveSession
+
+NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+async def _list_context(request: Request, session: ActiveSession, form: dict | None = None,
+                        errors: dict | None = None, created: int = 0) -> dict:
+    return {**await panel_context(session), **LABELS,
+            "tickets": await tickets.customer_tickets(session.subject_id),
+            "queues": settings_of(request).isp.queues, "created": created,
+            "form": form or {"token": form_token()},
+            "errors": {k: _(v) for k, v in (errors or {}).items()}}
+
+
+async def _thread_context(session: ActiveSession, ticket_id: int, body: str = "", error: str = "") -> dict:
+    thread = await tickets.customer_thread(session.subject_id, ticket_id)
+    if thread is None:
+        raise NotFoundException()
+    return {**await panel_context(session), **LABELS, "thread": thread, "t": thread.ticket,
+            "body": body, "error": error}
+
+
+class HelpdeskController(Controller):
+    path = "/helpdesk"
+    dependencies = CUSTOMER_DEPENDENCIES
+
+    @get("/")
+    async def show_tickets(self, request: Request, session: NamedDependency[ActiveSession],
+                           created: FromQuery[int] = 0) -> Template:
+        context = await _list_context(request, session, created=created)
+        return render(request, "helpdesk/page.html", context, fragment="helpdesk/_tickets.html")
+
+    @post("/")
+    async def create_ticket(self, request: Request, session: NamedDependency[ActiveSession],
+                            channels: NamedDependency[ChannelsPlugin]) -> Response:
+        raw = await request.form()
+        isp = settings_of(request).isp
+        form = {k: str(raw.get(k, ""))[:20_000] for k in ("subject", "body", "queue", "token")}
+        form["queue"] = form["queue"] if len(isp.queues) > 1 else isp.queues[0]
+        try:
+            ticket_id, _created = await tickets.open_ticket(
+                session.subject_id, form["subject"], form["body"], form["queue"], form["token"],
+                datetime.now(timezone.utc), isp, settings_of(request).base_url)
+        except tickets.TicketError as exc:
+            context = await _list_context(request, session, form, exc.errors)
+            return render(request, "helpdesk/page.html", context, fragment="helpdesk/_tickets.html",
+                          status_code=422)
+        if wants_fragment(request):
+            response = render(request, "helpdesk/page.html",
+                              await _list_context(request, session, created=ticket_id),
+                              fragment="helpdesk/_tickets.html")
+        else:
+            response = redirect_after_post(request, f"/helpdesk?created={ticket_id}")
+        return after_commit(request, channels, response, ticket_id, session.subject_id, True)
+
+    @get("/events")
+    async def stream_tickets(self, request: Request, session: NamedDependency[ActiveSession],
+                             channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        async def fetch(last: int) -> list[tuple[int, str]]:
+            rows = await tickets.customer_tickets(session.subject_id)
+            return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows}))]
+
+        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
+                               headers=NO_STORE)
+
+    @get("/{ticket_id:int}")
+    async def show_thread(self, request: Request, session: NamedDependency[ActiveSession],
+                          ticket_id: FromPath[int]) -> Template:
+        context = await _thread_context(session, ticket_id)
+        return render(request, "helpdesk/thread.html", context, fragment="helpdesk/_thread.html")
+
+    @post("/{ticket_id:int}")
+    async def reply_ticket(self, request: Request, session: NamedDependency[ActiveSession],
+                           channels: NamedDependency[ChannelsPlugin], ticket_id: FromPath[int]) -> Response:
+        body = str((await request.form()).get("body", ""))[:20_000]
+        try:
+            found = await tickets.customer_reply(session.subject_id, ticket_id, body,
+                                                 datetime.now(timezone.utc))
+        except tickets.TicketError as exc:
+            message = exc.errors["body"]
+            context = await _thread_context(session, ticket_id, body, _(message))
+            return render(request, "helpdesk/thread.html", context, fragment="helpdesk/_thread.html",
+                          status_code=422)
+        if not found:
+            raise NotFoundException()
+        if wants_fragment(request):
+            response = render(request, "helpdesk/thread.html", await _thread_context(session, ticket_id),
+                              fragment="helpdesk/_thread.html")
+        else:
+            response = redirect_after_post(request, f"/helpdesk/{ticket_id}")
+        return after_commit(request, channels, response, ticket_id, session.subject_id, True)
+
+    @get("/{ticket_id:int}/events")
+    async def stream_thread(self, request: Request, session: NamedDependency[ActiveSession],
+                            channels: NamedDependency[ChannelsPlugin], ticket_id: FromPath[int],
+                            after: FromQuery[int] = 0) -> ServerSentEvent:
+        customer_id = session.subject_id
+        if not await tickets.customer_owns(customer_id, ticket_id):
+            raise NotFoundException()
+
+        async def fetch(last: int) -> list[tuple[int, str]]:
+            messages = await tickets.customer_public_messages(customer_id, ticket_id, last) or []
+            return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": False}))
+                    for m in messages]
+
+        last_id = _last_event_id(request, after)
+        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
+                               headers=NO_STORE)
+
+
+def _last_event_id(request: Request, after: int) -> int:
+    """Where a stream resumes: the browser's Last-Event-ID on a reconnect, else `after`."""
+    value = request.headers.get("last-event-id", "")
+    return int(value) if value.isdigit() else max(after, 0)
