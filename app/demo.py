@@ -168,11 +168,27 @@ async def create_demo_finances(customer_ids: list[int], rng: random.Random, toda
             label = f"Abonament {name} — {MONTHS[month.month - 1]} {month.year}"
             batch.append(InvoiceRequest(cid, [InvoiceLine(label, 1, "usł.", price, vat)], month))
             payments += _demo_payments(cid, habits[cid], month, price, m, rng, today)
-        issued += len(await issue_invoices(batch, isp))
+        done = await issue_invoices(batch, isp)
+        issued += len(done)
+        await _mark_billed(month, done)
     async with db.transaction():
         for i in range(0, len(payments), 200):
             await Payment.insert(*payments[i:i + 200])
     return issued
+
+
+async def _mark_billed(month: date, invoices: list) -> None:
+    """Record a demo month as billed, as app.billing would have, so that the scheduler's
+    catch-up on start-up does not bill the demo customers for it a second time."""
+    from app import jobs
+    from app.tables.billing import BilledMonth
+
+    period = f"{month:%Y-%m}"
+    await BilledMonth.insert(*[BilledMonth(key=f"{period}:{i.customer_id}", period=period,
+                                           customer=i.customer_id, invoice=i.id, total=i.total_gross)
+                               for i in invoices])
+    if await jobs.claim("billing", period):
+        await jobs.finish("billing", period, len(invoices))
 
 
 MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień",

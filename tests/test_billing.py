@@ -287,3 +287,14 @@ async def test_customer_billed_by_another_run_meanwhile_rolls_the_batch_back(mon
     assert (result.invoices, result.errors) == (3, [])
     assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == [1, 2, 3, 4]
     assert await Invoice.count().where(Invoice.customer == customers[1].id) == 1
+
+
+async def test_demo_months_count_as_billed_so_catch_up_bills_nothing():
+    from app import billing, demo
+    from app.settings import ISP
+
+    today = date.today()
+    await demo.create_demo(3, seed=1, today=today)
+    assert await billing.due_months(today) == []
+    results = await billing.catch_up(today, ISP())
+    assert results == []
