@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import make_msgid
-from urllib.parse import unquote, urlsplit
 
 from piccolo.query.functions.aggregate import Sum
 
 from app.invoices import invoice_pdf, load_invoice_doc
+from app.mail import Attachment
+from app.mail import send_message as send_mail
 from app.money import format_money
 from app.settings import ISP, Settings
 from app.tables.billing import InvoiceDelivery, Reminder
@@ -21,40 +19,6 @@ from app.transfer import build_transfer, format_nrb, qr_png
 
 log = logging.getLogger("wbok.delivery")
 MAX_ATTEMPTS = 8  # the scheduled retry gives up after this; the admin can still retry
-SMTP_TIMEOUT = 20
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    maintype: str
-    subtype: str
-
-
-async def send_mail(settings: Settings, to: str, subject: str, body: str,
-                    attachments: tuple[Attachment, ...] = ()) -> None:
-    """Send one message over SMTP (settings.smtp_url: smtp://[user:pass@]host:port,
-    smtps:// for TLS, ?starttls=1). Raises on any failure. The one place that talks SMTP
-    here, kept small so that it can move into a shared outbox later."""
-    import aiosmtplib
-
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = settings.mail_from, to, subject
-    msg["Message-ID"] = make_msgid(domain="wbok")
-    msg.set_content(body)
-    for a in attachments:
-        msg.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename)
-    url = urlsplit(settings.smtp_url)
-    if url.scheme not in ("smtp", "smtps") or not url.hostname:
-        raise ValueError(f"Nieprawidłowy adres serwera SMTP: {settings.smtp_url!r}")
-    await aiosmtplib.send(
-        msg, hostname=url.hostname, port=url.port or (465 if url.scheme == "smtps" else 25),
-        username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
-        use_tls=url.scheme == "smtps", start_tls=True if "starttls=1" in url.query else False,
-        timeout=SMTP_TIMEOUT,
-    )
 
 
 LEASE = timedelta(minutes=10)

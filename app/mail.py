@@ -37,21 +37,34 @@ def _retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-async def send_one(settings: Settings, to: str, subject: str, body: str) -> None:
-    parts = urlsplit(settings.smtp_url)
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+
+
+async def send_message(settings: Settings, to: str, subject: str, body: str,
+                       attachments: tuple[Attachment, ...] = ()) -> None:
+    """Send one message over SMTP: the one place in WBOK that talks SMTP. The URL is
+    settings.smtp_url, `smtp://[user:pass@]host:port` (`?starttls=1` to upgrade) or `smtps://`
+    for TLS from the start. Raises on any failure; callers decide whether to retry."""
+    url = urlsplit(settings.smtp_url)
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError(f"Nieprawidłowy adres serwera SMTP: {settings.smtp_url!r}")
     message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="wbok")
+    message["From"], message["To"], message["Subject"] = settings.mail_from, to, subject
+    message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="wbok")
     message.set_content(body)
+    for a in attachments:
+        message.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename)
     await aiosmtplib.send(
-        message, hostname=parts.hostname or "localhost",
-        port=parts.port or (465 if parts.scheme == "smtps" else 25),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=parts.scheme == "smtps", timeout=15,
+        message, hostname=url.hostname, port=url.port or (465 if url.scheme == "smtps" else 25),
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        use_tls=url.scheme == "smtps", start_tls=True if "starttls=1" in url.query else False,
+        timeout=20,
     )
 
 
@@ -73,7 +86,7 @@ async def deliver_outbox(settings: Settings, now: datetime | None = None, limit:
             continue
         mail = claimed[0]
         try:
-            await send_one(settings, mail["recipient"], mail["subject"], mail["body"])
+            await send_message(settings, mail["recipient"], mail["subject"], mail["body"])
         except Exception as exc:  # any SMTP or network error: keep the row, try later
             attempts = mail["attempts"] + 1
             log.warning("mail to %s failed (attempt %d): %s", mail["recipient"], attempts, exc)
