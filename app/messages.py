@@ -9,6 +9,7 @@ from app import db
 from app.auth import parse_customer_id
 from app.i18n import N_
 from app.tables.customers import Customer
+from app.tables.finances import Charge, Payment
 from app.tables.messages import Message, MessageRecipient
 from app.tables.tariffs import Assignment, Tariff
 
@@ -29,11 +30,7 @@ MARKETING = "handlowa"
 MAX_BODY = 20_000
 
 
-def _debtor_sql() -> str | None:
-    try:
-        from app.tables.finances import Charge, Payment
-    except ImportError:
-        return None
+def _debtor_sql() -> str:
     charges, payments = Charge._meta.tablename, Payment._meta.tablename
     return (f'SELECT ch.customer FROM (SELECT customer, SUM(amount) AS total FROM "{charges}" '
             f'GROUP BY customer) ch LEFT JOIN (SELECT customer, SUM(amount) AS total FROM "{payments}" '
@@ -41,15 +38,9 @@ def _debtor_sql() -> str | None:
 
 
 async def debtor_ids() -> list[int]:
-    """Customers whose balance (payments − charges, in grosze) is below zero.
-
-    The balance lives in the Finanse tables (`app.tables.finances`: Charge and Payment,
-    amounts positive). Where they are not installed there is no debt to know about, and
-    the answer is an empty list, so the "debtors" audience reaches nobody."""
-    sql = _debtor_sql()
-    if sql is None:
-        return []
-    return [r["customer"] for r in await Customer.raw(sql)]
+    """Customers whose balance (payments − charges, in grosze) is below zero: one grouped
+    query over the Finanse tables, whatever the number of customers."""
+    return [r["customer"] for r in await Customer.raw(_debtor_sql())]
 
 
 @dataclass
