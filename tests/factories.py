@@ -51,3 +51,10 @@ async def operator(username: str | None = None, password: str = "tajne-haslo-1")
     username = username or f"operator{next(_seq)}"
     operator_id = await create_operator(username, password, name="Anna Operatorka")
     return OperatorRef(operator_id, username, password)
+
+
+async def device(customer_id: int, ip: str, name: str = "Komputer", mac: str = "") -> int:
+    from app.tables.customers import Device
+
+    rows = await Device.insert(Device(customer=customer_id, name=name, ip=ip, mac=mac)).returning(Device.id)
+    return rows[0]["id"]

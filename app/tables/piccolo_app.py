@@ -10,7 +10,8 @@ APP_CONFIG = AppConfig(
     app_name="wbok",
     migrations_folder_path=os.path.join(HERE, "piccolo_migrations"),
     table_classes=table_finder(
-        modules=["app.tables.customers", "app.tables.tariffs", "app.tables.auth", "app.tables.jobs"],
+        modules=["app.tables.customers", "app.tables.tariffs", "app.tables.auth", "app.tables.jobs",
+                 "app.tables.traffic"],
         exclude_imported=True,
     ),
 )
