@@ -13,6 +13,7 @@ OPERATOR_DEPENDENCIES = {"operator": Provide(provide_operator_session)}
 
 # (path, label) of the admin menu; later sections add theirs.
 ADMIN_MENU: list[tuple[str, str]] = [("/admin/customers", N_("Klienci"))]
+ADMIN_MENU.append(("/admin/traffic", N_("Statystyki")))
 
 
 async def admin_context(operator: ActiveSession) -> dict:
