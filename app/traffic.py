@@ -341,7 +341,8 @@ class Stats:
     total: StatsRow | None
     published_at: datetime | None
     day: date | None  # the last published day
-    since: datetime | None  # the start of the period shown
+    since: datetime | None  # the period shown: [since, until)
+    until: datetime | None = None
 
 
 async def stats_data(customer_id: int, period: str) -> Stats:
@@ -373,7 +374,7 @@ async def stats_data(customer_id: int, period: str) -> Stats:
                         round(100 * down / peak), round(100 * up / peak))
 
     return Stats(period, [row(n, r) for n, r in items], row("", total), stamp["published_at"],
-                 stamp["day"], start)
+                 stamp["day"], start, cutoff)
 
 
 def format_bytes(n: int) -> str:
@@ -384,14 +385,14 @@ def format_bytes(n: int) -> str:
             break
         value /= 1024
     if unit == "B":
-        return f"{n} B"
+        return f"{n}\u00a0B"
     text = f"{value:.2f}" if value < 10 else f"{value:.1f}"
-    return _group(text.replace(".", ",")) + f" {unit}"
+    return _group(text.replace(".", ",")) + f"\u00a0{unit}"
 
 
 def format_rate(kbit_s: float) -> str:
     """`12,3 kbit/s`, thousands separated by a (non-breaking) space."""
-    return _group(f"{kbit_s:.1f}".replace(".", ",")) + " kbit/s"
+    return _group(f"{kbit_s:.1f}".replace(".", ",")) + "\u00a0kbit/s"
 
 
 def _group(text: str) -> str:

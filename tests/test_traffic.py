@@ -203,8 +203,10 @@ async def test_a_day_not_over_is_refused():
 
 
 def test_formats():
-    assert traffic.format_bytes(512) == "512 B"
-    assert traffic.format_bytes(1536) == "1,50 KiB"
-    assert traffic.format_bytes(5 * 2**30 + 2**29) == "5,50 GiB"
-    assert traffic.format_bytes(123 * 2**20) == "123,0 MiB"
-    assert traffic.format_rate(12345.67) == "12\u00a0345,7 kbit/s"
+    nbsp = "\u00a0"  # the number never wraps away from its unit
+    assert traffic.format_bytes(512) == f"512{nbsp}B"
+    assert traffic.format_bytes(1536) == f"1,50{nbsp}KiB"
+    assert traffic.format_bytes(5 * 2**30 + 2**29) == f"5,50{nbsp}GiB"
+    assert traffic.format_bytes(123 * 2**20) == f"123,0{nbsp}MiB"
+    assert traffic.format_bytes(3 * 2**40) == f"3,00{nbsp}TiB"
+    assert traffic.format_rate(12345.67) == f"12{nbsp}345,7{nbsp}kbit/s"

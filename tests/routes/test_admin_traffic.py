@@ -25,7 +25,7 @@ async def test_publish_now_and_the_runs_table(admin_client):
     page = soup(await admin_client.get(response.headers["location"]))
     assert texts(page.select_one(".notice")) == "Statystyki opublikowane."
     cells = [texts(td) for td in page.select("#traffic-runs tbody tr")[0].select("td")]
-    assert cells[3] == "1" and cells[4] == "done" and cells[1] and cells[2]
+    assert cells[3] == "1" and cells[4] == "zakończona" and cells[1] and cells[2]
     again = await post_form(admin_client, "/admin/traffic/publish")
     assert again.headers["location"] == "/admin/traffic?m=nothing"
 

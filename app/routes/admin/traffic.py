@@ -17,6 +17,8 @@ NOTICES = {"published": N_("Statystyki opublikowane."),
            "nothing": N_("Nie było nic do opublikowania: ostatnia noc jest już opublikowana."),
            "failed": N_("Publikacja nie powiodła się; szczegóły w tabeli poniżej.")}
 
+STATUSES = {"running": N_("w toku"), "done": N_("zakończona"), "failed": N_("błąd")}
+
 
 class AdminTrafficController(Controller):
     path = "/admin/traffic"
@@ -25,7 +27,7 @@ class AdminTrafficController(Controller):
     @get("/")
     async def show_traffic(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         notice = NOTICES.get(request.query_params.get("m", ""), "")
-        context = {**await admin_context(operator), "runs": await traffic.recent_runs(),
+        context = {**await admin_context(operator), "runs": await traffic.recent_runs(), "statuses": STATUSES,
                    "stamp": await traffic.publication(), "notice": _(notice) if notice else ""}
         return render(request, "admin/traffic.html", context)
 
