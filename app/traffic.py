@@ -147,13 +147,6 @@ def warsaw_today(now: datetime) -> date:
     return now.astimezone(WARSAW).date()
 
 
-def _hour_bucket() -> str:
-    """SQL for a sample's UTC hour start; SQLite keeps Piccolo's text form of timestamptz."""
-    if db.is_sqlite():
-        return "substr(at, 1, 13) || ':00:00+00:00'"
-    return "date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-
-
 @dataclass
 class PublishResult:
     days: list[date] = field(default_factory=list)  # nights this call published
@@ -244,14 +237,17 @@ async def publish_day(day: date, now: datetime) -> int | None:
 
 
 async def _aggregate(day: date, start: datetime, cutoff: datetime) -> int:
-    """Samples → hourly → daily for one Warsaw day, set-based."""
-    hour = _hour_bucket()
+    """Samples → hourly → daily for one Warsaw day, set-based. One statement per UTC hour
+    (23, 24 or 25 of them): the same SQL on both engines, and each sort stays small."""
     count = await TrafficSample.raw(
         "SELECT COUNT(*) AS n FROM traffic_sample WHERE at >= {} AND at < {}", start, cutoff)
-    await TrafficSample.raw(
-        f"INSERT INTO traffic_hourly (customer, device, hour, upload, download) "
-        f"SELECT customer, device, {hour}, SUM(upload), SUM(download) FROM traffic_sample "
-        f"WHERE at >= {{}} AND at < {{}} GROUP BY customer, device, {hour}", start, cutoff)
+    hour = start
+    while hour < cutoff:
+        await TrafficSample.raw(
+            "INSERT INTO traffic_hourly (customer, device, hour, upload, download) "
+            "SELECT customer, device, {}, SUM(upload), SUM(download) FROM traffic_sample "
+            "WHERE at >= {} AND at < {} GROUP BY customer, device", hour, hour, hour + timedelta(hours=1))
+        hour += timedelta(hours=1)
     await TrafficSample.raw(
         "INSERT INTO traffic_daily (customer, device, day, upload, download) "
         "SELECT customer, device, {}, SUM(upload), SUM(download) FROM traffic_hourly "

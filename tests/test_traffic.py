@@ -210,3 +210,18 @@ def test_formats():
     assert traffic.format_bytes(123 * 2**20) == f"123,0{nbsp}MiB"
     assert traffic.format_bytes(3 * 2**40) == f"3,00{nbsp}TiB"
     assert traffic.format_rate(12345.67) == f"12{nbsp}345,7{nbsp}kbit/s"
+
+
+async def test_scheduler_runs_the_publication_at_2_30_warsaw_and_catches_up_on_start():
+    from app import jobs
+    from app.settings import Settings
+
+    scheduler = jobs.start_scheduler(Settings(traffic_retention_days=30))
+    try:
+        nightly, catch_up = scheduler.get_job("traffic_publish"), scheduler.get_job("traffic_catch_up")
+        assert str(nightly.trigger) == "cron[hour='2', minute='30']"
+        assert str(nightly.trigger.timezone) == "Europe/Warsaw"
+        assert nightly.func is jobs.publish_traffic and nightly.args == (30,)
+        assert catch_up.func is jobs.publish_traffic
+    finally:
+        scheduler.shutdown(wait=False)
