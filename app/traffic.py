@@ -252,6 +252,10 @@ async def _aggregate(day: date, start: datetime, cutoff: datetime) -> int:
         "INSERT INTO traffic_daily (customer, device, day, upload, download) "
         "SELECT customer, device, {}, SUM(upload), SUM(download) FROM traffic_hourly "
         "WHERE hour >= {} AND hour < {} GROUP BY customer, device", day, start, cutoff)
+    if not db.is_sqlite():
+        # Rows inserted in this transaction have no statistics yet; without them the
+        # planner guesses tiny tables and picks nested loops.
+        await TrafficSample.raw("ANALYZE traffic_hourly, traffic_daily")
     return count[0]["n"]
 
 
@@ -269,11 +273,9 @@ async def _rebuild_published(day: date, cutoff: datetime) -> None:
         await raw(cols + f"SELECT customer, device, '{period}', {{}}, SUM(upload), SUM(download) "
                   "FROM traffic_daily WHERE day >= {} AND day <= {} GROUP BY customer, device",
                   since, since, day)
-    # "All" runs from the customer's first day with data, not from 1970.
-    await raw(cols + "SELECT d.customer, d.device, 'all', f.first, SUM(d.upload), SUM(d.download) "
-              "FROM traffic_daily d JOIN (SELECT customer, MIN(day) AS first FROM traffic_daily "
-              "WHERE day <= {} GROUP BY customer) f ON f.customer = d.customer "
-              "WHERE d.day <= {} GROUP BY d.customer, d.device, f.first", day, day)
+    # "All" runs from the customer's first day with data (the total row's MIN), not from 1970.
+    await raw(cols + "SELECT customer, device, 'all', MIN(day), SUM(upload), SUM(download) "
+              "FROM traffic_daily WHERE day <= {} GROUP BY customer, device", day)
     await raw(cols + "SELECT customer, NULL, period, MIN(since), SUM(upload), SUM(download) "
               "FROM traffic_published WHERE device IS NOT NULL GROUP BY customer, period")
 

@@ -45,8 +45,8 @@ class TrafficDaily(Table):
 
 class TrafficPublished(Table):
     """What the Statystyki tab reads: per customer, period and device (device NULL = total).
-    `since` is the period's first Warsaw day (NULL for the last hour); rates are computed
-    from it and the publication cut-off."""
+    `since` is the period's first Warsaw day (NULL for the last hour; for "all", the first
+    day with data); the total row's `since` and the cut-off give the rates."""
 
     id = Serial(primary_key=True)
     customer = Integer(index=True)
