@@ -213,3 +213,9 @@ def soup(response):
 
 def texts(node) -> str:
     return re.sub(r"\s+", " ", node.get_text(" ")).strip()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, and async tests after it cannot start their own."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
