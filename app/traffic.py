@@ -259,12 +259,28 @@ async def _aggregate(day: date, start: datetime, cutoff: datetime) -> int:
     return count[0]["n"]
 
 
-async def _rebuild_published(day: date, cutoff: datetime) -> None:
+async def _rebuild_published(day: date, cutoff: datetime, full: bool = False) -> None:
     """The totals per customer, device and period as of `cutoff`, then one total row per
-    customer and period (device NULL) that also counts removed devices."""
+    customer and period (device NULL) that also counts removed devices. Run before the
+    stamp moves: when the stamp is the day before, "all" is the previous "all" plus this
+    day, instead of a sort of the whole daily history (6 s a year at 10,000 devices)."""
     raw = TrafficSample.raw
     cols = "INSERT INTO traffic_published (customer, device, period, since, upload, download) "
-    await raw("DELETE FROM traffic_published")
+    stamp = await publication()
+    await raw("DELETE FROM traffic_published WHERE period <> 'all' OR device IS NULL")
+    if not full and stamp and stamp["day"] == day - timedelta(days=1):
+        await raw(cols + "SELECT customer, device, 'next', MIN(since), SUM(upload), SUM(download) FROM ("
+                  "SELECT customer, device, since, upload, download FROM traffic_published "
+                  "WHERE period = 'all' UNION ALL SELECT customer, device, day, upload, download FROM traffic_daily "
+                  "WHERE day = {}) AS t GROUP BY customer, device", day)
+        await raw("DELETE FROM traffic_published WHERE period = 'all'")
+        await raw("UPDATE traffic_published SET period = 'all'")
+    else:
+        # "All" runs from the device's first day with data (the total row takes the
+        # customer's MIN), not from 1970. Nights are published in order: no later day exists.
+        await raw("DELETE FROM traffic_published")
+        await raw(cols + "SELECT customer, device, 'all', MIN(day), SUM(upload), SUM(download) "
+                  "FROM traffic_daily GROUP BY customer, device")
     await raw(cols + "SELECT customer, device, 'hour', NULL, SUM(upload), SUM(download) "
               "FROM traffic_hourly WHERE hour = {} GROUP BY customer, device",
               cutoff - timedelta(hours=1))
@@ -273,9 +289,6 @@ async def _rebuild_published(day: date, cutoff: datetime) -> None:
         await raw(cols + f"SELECT customer, device, '{period}', {{}}, SUM(upload), SUM(download) "
                   "FROM traffic_daily WHERE day >= {} AND day <= {} GROUP BY customer, device",
                   since, since, day)
-    # "All" runs from the customer's first day with data (the total row's MIN), not from 1970.
-    await raw(cols + "SELECT customer, device, 'all', MIN(day), SUM(upload), SUM(download) "
-              "FROM traffic_daily WHERE day <= {} GROUP BY customer, device", day)
     await raw(cols + "SELECT customer, NULL, period, MIN(since), SUM(upload), SUM(download) "
               "FROM traffic_published WHERE device IS NOT NULL GROUP BY customer, period")
 
@@ -289,7 +302,7 @@ async def import_aggregates(hourly: list[tuple], daily: list[tuple], day: date, 
         columns = ("customer", "device", "hour", "upload", "download")
         await _bulk_insert("traffic_hourly", columns, hourly)
         await _bulk_insert("traffic_daily", columns[:2] + ("day",) + columns[3:], daily)
-        await _rebuild_published(day, cutoff)
+        await _rebuild_published(day, cutoff, full=True)
         await TrafficPublication.delete(force=True)
         await TrafficPublication.insert(TrafficPublication(day=day, cutoff=cutoff, published_at=now))
         if await jobs.claim(JOB, day.isoformat()):

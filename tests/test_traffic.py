@@ -225,3 +225,22 @@ async def test_scheduler_runs_the_publication_at_2_30_warsaw_and_catches_up_on_s
         assert catch_up.func is jobs.publish_traffic
     finally:
         scheduler.shutdown(wait=False)
+
+
+async def test_nightly_all_equals_a_full_recount(home):
+    """Night by night "all" is the previous "all" plus the new day; it must equal a recount."""
+    who, router, laptop = home
+    await factories.device(who.id, "10.0.0.3", "Telewizor")  # joins on the third night
+    for day, text in ((3, "10.0.0.1 1 10"), (4, "10.0.0.2 2 20\n10.0.0.1 4 40"), (5, "10.0.0.3 8 80")):
+        await traffic.ingest(text, utc(2026, 11, day, 12))
+        await traffic.publish(now=utc(2026, 11, day + 1, 2))
+    nightly = await published(who.id)
+    since = {r["device"]: r["since"] for r in await TrafficPublished.select().where(TrafficPublished.period == "all")}
+    from app import db
+
+    async with db.transaction():
+        await traffic._rebuild_published(date(2026, 11, 5), traffic.warsaw_midnight(date(2026, 11, 6)), full=True)
+    assert await published(who.id) == nightly
+    assert nightly[("all", None)] == (150, 15) and nightly[("all", router)] == (50, 5)
+    assert since == {r["device"]: r["since"] for r in await TrafficPublished.select().where(TrafficPublished.period == "all")}
+    assert since[None] == date(2026, 11, 3) and since[laptop] == date(2026, 11, 4)
