@@ -149,6 +149,84 @@ def cmd_billing_run(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _iso_time(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from exc
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def cmd_traffic_ingest(args: argparse.Namespace) -> None:
+    from app import traffic
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8", errors="replace").read()
+    except OSError as exc:
+        raise CLIError(f"cannot read {args.file}: {exc.strerror}") from exc
+
+    async def run():
+        await _migrate()
+        with progress(1, "Zapis próbek") as tick:
+            result = await traffic.ingest(text, args.at)
+            tick()
+        return result
+
+    try:
+        result = asyncio.run(run())
+    except traffic.TrafficError as exc:
+        raise CLIError(str(exc)) from exc
+    for bad in result.bad:
+        print(f"{args.file}:{bad.number}: {bad.reason}: {bad.text}", file=sys.stderr)
+    if result.unknown:
+        print(f"unknown IPs: {', '.join(result.unknown_ips)}{' …' if result.unknown > 10 else ''}",
+              file=sys.stderr)
+    print(result.summary())
+
+
+def cmd_traffic_publish(args: argparse.Namespace) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from app import traffic
+    from app.settings import get_settings
+
+    async def run():
+        await _migrate()
+        until = args.date or traffic.warsaw_today(datetime.now(timezone.utc)) - timedelta(days=1)
+        pending = await traffic.pending_days(until)
+        with progress(max(len(pending), 1), "Publikacja statystyk") as tick:
+            return await traffic.publish(args.date, retention_days=get_settings().traffic_retention_days,
+                                         progress=tick)
+
+    try:
+        result = asyncio.run(run())
+    except traffic.TrafficError as exc:
+        raise CLIError(str(exc)) from exc
+    print(result.summary())
+
+
+def add_traffic_commands(sub) -> None:
+    traffic = sub.add_parser("traffic").add_subparsers(dest="action", required=True)
+    ingest = traffic.add_parser("ingest", help="store collector samples: lines of `IP upload download`")
+    ingest.add_argument("file", help="the collector's file, or - for stdin")
+    ingest.add_argument("--at", type=_iso_time, default=None,
+                        help="sample time, ISO 8601 (default: now; without an offset: Warsaw time)")
+    ingest.set_defaults(func=cmd_traffic_ingest)
+    publish = traffic.add_parser("publish", help="what the nightly job does: publish up to --date")
+    publish.add_argument("--date", type=_iso_date, default=None, help="last day to publish (default: yesterday)")
+    publish.set_defaults(func=cmd_traffic_publish)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wbok", description="WBOK: panel klienta ISP")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     b_run = billing_cmd.add_parser("run", help="what the monthly job does: bill a month")
     b_run.add_argument("--month", help="YYYY-MM; this month by default")
     b_run.set_defaults(func=cmd_billing_run)
+    add_traffic_commands(sub)
     return parser
 
 

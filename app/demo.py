@@ -107,6 +107,7 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
     await create_demo_messages()
     await create_demo_changes()
     await create_demo_tickets([cid for cid, _ in logins.customers], rng)
+    await create_demo_traffic(rng, today)
     return logins
 
 
@@ -311,3 +312,33 @@ async def create_demo_tickets(customer_ids: list[int], rng: random.Random) -> in
         count += 1
     await MailOutbox.delete().where(MailOutbox.sent_at.is_null())
     return count
+# Share of a day's traffic per Warsaw hour: quiet nights, busy evenings.
+HOUR_SHAPE = [2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 7, 8, 9, 9, 8, 6, 4]
+
+
+async def create_demo_traffic(rng: random.Random, today: date, days: int = 365) -> None:
+    """A year of published traffic for every device, written as aggregates (no raw samples,
+    so it stays fast): daily rows for `days` days and hourly rows for yesterday."""
+    from datetime import datetime, timezone
+
+    from app import traffic
+
+    yesterday = today - timedelta(days=1)
+    start = traffic.warsaw_midnight(yesterday)
+    hours = int((traffic.warsaw_midnight(today) - start).total_seconds() // 3600)
+    daily, hourly = [], []
+    for device in await Device.select(Device.id, Device.customer):
+        mib = rng.choice([300, 800, 1500, 3000, 6000]) * (0.2 if device["id"] % 3 == 0 else 1)
+        up_share = rng.uniform(0.08, 0.3)
+        for back in range(days):
+            day = yesterday - timedelta(days=back)
+            weekend = 1.4 if day.weekday() >= 5 else 1.0
+            down = int(mib * 2**20 * weekend * rng.uniform(0.3, 1.7))
+            daily.append((device["customer"], device["id"], day, int(down * up_share), down))
+        day_down = daily[-days][4]
+        for h in range(hours):
+            hour = start + timedelta(hours=h)
+            share = HOUR_SHAPE[traffic.local_hour(hour)] / sum(HOUR_SHAPE)
+            hourly.append((device["customer"], device["id"], hour, int(day_down * share * up_share),
+                           int(day_down * share)))
+    await traffic.import_aggregates(hourly, daily, yesterday, datetime.now(timezone.utc))

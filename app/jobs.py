@@ -47,6 +47,17 @@ async def prune_sessions(idle_minutes: int) -> int:
     return await sessions.prune(timedelta(minutes=idle_minutes))
 
 
+async def publish_traffic(retention_days: int = 90) -> None:
+    """The nightly traffic publication (as `wbok traffic publish`), catching up missed nights."""
+    from app import traffic
+
+    try:
+        result = await traffic.publish(retention_days=retention_days)
+        log.info(result.summary())
+    except traffic.TrafficError as exc:
+        log.error("%s", exc)
+
+
 def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     """One scheduler per process; jobs that must run once per period claim it first."""
     scheduler = AsyncIOScheduler(
@@ -59,6 +70,11 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
 
     billing.schedule(scheduler, settings)
     add_mail_job(scheduler, settings)
+    # 02:30 Warsaw; on the spring DST night APScheduler fires at 03:30, on the autumn one twice
+    # (the second run finds the night claimed). The one-off run catches up after downtime.
+    scheduler.add_job(publish_traffic, "cron", hour=2, minute=30, id="traffic_publish",
+                      args=[settings.traffic_retention_days])
+    scheduler.add_job(publish_traffic, "date", id="traffic_catch_up", args=[settings.traffic_retention_days])
     scheduler.start()
     return scheduler
 

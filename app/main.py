@@ -23,10 +23,12 @@ from app.routes._render import client_redirect
 from app.routes._session import LoginRequired
 from app.routes.admin import ADMIN_CONTROLLERS
 from app.routes.auth import AuthController
+from app.routes.collector import COLLECTOR_PATH, CollectorController
+from app.routes.finances import FinancesController
 from app.routes.helpdesk import HelpdeskController
 from app.routes.info import InfoController
-from app.routes.finances import FinancesController
 from app.routes.messages import MessagesController
+from app.routes.stats import StatsController
 from app.settings import Settings, get_settings
 from app.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
 
@@ -82,13 +84,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[AuthController, InfoController, FinancesController, MessagesController,
-                        HelpdeskController, *ADMIN_CONTROLLERS, static],
+                        StatsController, HelpdeskController, CollectorController,
+                        *ADMIN_CONTROLLERS, static],
         plugins=[live.channels_plugin(settings)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True,
                                              minimum_size=256, brotli_quality=5),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
-                               cookie_httponly=False, cookie_samesite="lax"),
+                               cookie_httponly=False, cookie_samesite="lax",
+                               # Collectors authenticate with a bearer token, not a cookie.
+                               exclude=[f"^{COLLECTOR_PATH}$"]),
         middleware=[DefineMiddleware(LocaleMiddleware)],
         before_send=[add_security_headers],
         exception_handlers={LoginRequired: _login_required, HTTPException: _error_page,

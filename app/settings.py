@@ -55,6 +55,7 @@ class Settings:
     session_idle_minutes: int = 30
     scheduler: bool = True
     collector_token: str = ""
+    traffic_retention_days: int = 90
     # PostgreSQL connection pool per process; 0 opens a connection per query (tests,
     # whose client runs the app on another event loop than the fixtures).
     db_pool_size: int = 10
@@ -92,6 +93,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         session_idle_minutes=int(env.get("WBOK_SESSION_IDLE_MINUTES", "30")),
         scheduler=_flag(env.get("WBOK_SCHEDULER"), True),
         collector_token=env.get("WBOK_COLLECTOR_TOKEN", ""),
+        traffic_retention_days=int(env.get("WBOK_TRAFFIC_RETENTION_DAYS", "90")),
         db_pool_size=int(env.get("WBOK_DB_POOL_SIZE", "10")),
         isp=load_isp(env.get("WBOK_CONFIG")),
     )

@@ -11,6 +11,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
 from app.money import format_money
+from app.traffic import format_bytes, format_rate
 from app.settings import ROOT
 
 TEMPLATES = Path(__file__).parent / "partials"
@@ -63,6 +64,8 @@ def build_environment() -> Environment:
         datetime=i18n.format_datetime,
         date=i18n.format_date,
         cno=i18n.customer_number,
+        bytes=format_bytes,
+        rate=format_rate,
     )
     return env
 

@@ -92,3 +92,8 @@ async def ticket(customer_id: int, subject: str = "Problem z połączeniem", bod
     ticket_id, _ = await open_ticket(customer_id, subject, body, queue, "", datetime.now(timezone.utc),
                                      ISP(), "http://wbok.test")
     return ticket_id
+async def device(customer_id: int, ip: str, name: str = "Komputer", mac: str = "") -> int:
+    from app.tables.customers import Device
+
+    rows = await Device.insert(Device(customer=customer_id, name=name, ip=ip, mac=mac)).returning(Device.id)
+    return rows[0]["id"]

@@ -5,11 +5,13 @@ from app.routes.admin.billing import AdminBillingController, AdminPaymentsImport
 from app.routes.admin.changes import AdminChangesController
 from app.routes.admin.customers import AdminCustomersController
 from app.routes.admin.dashboard import AdminDashboardController
+from app.routes.admin.devices import AdminDevicesController
 from app.routes.admin.finances import AdminFinancesController, AdminTariffsController
 from app.routes.admin.helpdesk import AdminHelpdeskController
 from app.routes.admin.messages import AdminMessagesController
+from app.routes.admin.traffic import AdminTrafficController
 
 ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
-                     AdminChangesController, AdminHelpdeskController, AdminFinancesController,
-                     AdminTariffsController, AdminBillingController, AdminPaymentsImportController,
-                     AdminMessagesController]
+                     AdminDevicesController, AdminChangesController, AdminHelpdeskController,
+                     AdminFinancesController, AdminTariffsController, AdminBillingController,
+                     AdminPaymentsImportController, AdminMessagesController, AdminTrafficController]

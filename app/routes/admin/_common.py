@@ -17,6 +17,7 @@ ADMIN_MENU += [("/admin/payments", N_("Wpłaty")), ("/admin/tariffs", N_("Taryfy
 ADMIN_MENU += [("/admin/billing", N_("Rozliczenia")), ("/admin/payments/import", N_("Wyciągi"))]
 ADMIN_MENU += [("/admin/changes", N_("Zmiany danych")), ("/admin/messages", N_("Wiadomości"))]
 ADMIN_MENU.append(("/admin/helpdesk", N_("Helpdesk")))
+ADMIN_MENU.append(("/admin/traffic", N_("Statystyki")))
 
 
 async def admin_context(operator: ActiveSession) -> dict:

@@ -6,7 +6,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
-from app import auth, changes, customers
+from app import auth, changes, customers, devices
 from app.customers import CustomerError
 from app.i18n import N_, _
 from app.routes._render import render
@@ -16,7 +16,8 @@ from litestar.params import FromPath, FromQuery
 
 from app.sessions import ActiveSession
 
-NOTICES = {"unblocked": N_("Konto odblokowane."), "created": N_("Klient dodany.")}
+NOTICES = {"unblocked": N_("Konto odblokowane."), "created": N_("Klient dodany."),
+           "device_saved": N_("Urządzenie zapisane."), "device_deleted": N_("Urządzenie usunięte.")}
 NEW_FIELDS = ("name", "email", "phone", "street", "postal_code", "city", "nip", "tariff", "ip")
 
 
@@ -25,7 +26,8 @@ async def _detail_context(customer_id: int) -> dict:
     if customer is None:
         raise NotFoundException()
     return {"customer": customer, "history": await auth.login_history(customer_id),
-            "audit": await changes.audit_log(customer_id)}
+            "audit": await changes.audit_log(customer_id),
+            "devices": await devices.list_devices(customer_id)}
 
 
 class AdminCustomersController(Controller):
