@@ -8,7 +8,6 @@ import pytest
 
 from app.tables.auth import LoginAttempt, Session
 from app.tables.customers import Customer
-from tests import factories
 from tests.conftest import post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
