@@ -166,7 +166,7 @@ async def test_admin_queue_filters_and_fragment(admin_client):
     await factories.ticket(customer.id, subject="Techniczne", queue="technical")
     await factories.ticket(customer.id, subject="Faktura", queue="billing")
     doc = soup(await admin_client.get("/admin/helpdesk"))
-    assert [a["href"] for a in doc.select("nav.tabs a")][-1] == "/admin/helpdesk"
+    assert "/admin/helpdesk" in [a["href"] for a in doc.select("nav.tabs a")]
     assert {texts(s) for s in doc.select("#helpdesk-queue .subject")} == {"Techniczne", "Faktura"}
     billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new", headers=HX))
     assert billing.find().get("id") == "helpdesk-queue"
