@@ -34,8 +34,9 @@ def pdf_response(content: bytes, filename: str) -> Response:
 
 
 def _message(title: str, message: str, status_code: int = 200) -> Template:
-    return Template("finances/message.html", status_code=status_code,
-                    context={"title": title, "message": message, "back": "/finances"})
+    return Template("error.html", status_code=status_code,
+                    context={"title": title, "message": message, "back": "/finances",
+                             "back_label": _("Wróć do finansów")})
 
 
 class FinancesController(Controller):
