@@ -14,20 +14,17 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-from app import db, jobs
+from app import db, runs
 from app.invoices import InvoiceLine, issue_invoice
 from app.settings import ISP
 from app.tables.billing import BilledMonth, InvoiceDelivery
 from app.tables.customers import Customer
-from app.tables.jobs import JobRun
 from app.tables.tariffs import Assignment
 
 log = logging.getLogger("wbok.billing")
 JOB = "billing"
-# A "running" claim older than this belongs to a process that died; a new run takes over.
-STALE_AFTER = timedelta(minutes=30)
 # Customers per transaction. A transaction per customer costs ~20 ms on SQLite (a new
 # connection and an fsync each), over the 10,000-customer budget; a batch commits once
 # and falls back to one transaction per customer when any of them fails (_bill_batch).
@@ -119,20 +116,6 @@ async def pending(month: date) -> tuple[dict[int, list[InvoiceLine]], list[int]]
     return lines, sorted(set(lines) - billed)
 
 
-async def _claim(period: str) -> bool:
-    """Claim the month; also take over a failed run or one whose process died."""
-    if await jobs.claim(JOB, period):
-        return True
-    stale = datetime.now(timezone.utc) - STALE_AFTER
-    taken = await JobRun.update({JobRun.status: "running", JobRun.detail: "",
-                                 JobRun.started_at: datetime.now(timezone.utc),
-                                 JobRun.finished_at: None}).where(
-        (JobRun.key == f"{JOB}:{period}")
-        & ((JobRun.status == "failed") | ((JobRun.status == "running") & (JobRun.started_at < stale)))
-    ).returning(JobRun.id)
-    return bool(taken)
-
-
 class _AlreadyBilled(Exception):
     """Another run billed this customer for the month first; undo what we issued."""
 
@@ -175,25 +158,31 @@ async def run_billing(month: date | str, today: date, isp: ISP,
     Idempotent: the month is claimed by the run key "billing:YYYY-MM" and every customer
     by a BilledMonth marker in the invoice's own transaction, so a rerun, a concurrent
     run or a resumed crashed run issues nothing twice and leaves no number gaps. A run
-    with errors is recorded as failed, and the next run bills only who is missing."""
+    with errors is recorded as failed, and the next run bills only who is missing. The
+    claim's lease is renewed while the run lives: a run whose process died is taken
+    over by the next one within runs.LEASE."""
     month = parse_month(month)
     period = period_key(month)
     if month > today:
         raise BillingError(f"Miesiąc {period} jeszcze się nie zaczął.")
     result = BillingResult(period)
-    if not await _claim(period):
+    if not await runs.claim(JOB, period, lease=runs.LEASE, retake=True):
         result.skipped = True
         return result
     try:
-        lines, todo = await pending(month)
-        emails = {r["id"]: r["email"] for r in await Customer.select(Customer.id, Customer.email).where(
-            Customer.invoice_by_email.eq(True) & (Customer.email != ""))}
-        for lo in range(0, len(todo), BATCH):
-            await _bill_batch(todo[lo:lo + BATCH], lines, month, today, isp, emails, result, progress)
+        async with runs.heartbeat(JOB, period):
+            lines, todo = await pending(month)
+            emails = {r["id"]: r["email"] for r in await Customer.select(Customer.id, Customer.email).where(
+                Customer.invoice_by_email.eq(True) & (Customer.email != ""))}
+            for lo in range(0, len(todo), BATCH):
+                await _bill_batch(todo[lo:lo + BATCH], lines, month, today, isp, emails, result, progress)
     except BaseException as exc:
-        await jobs.finish(JOB, period, result.invoices, f"{type(exc).__name__}: {exc}")
+        await runs.fail(JOB, period, f"{type(exc).__name__}: {exc}", result.invoices)
         raise
-    await jobs.finish(JOB, period, result.invoices, "\n".join(result.errors) or None)
+    if result.errors:
+        await runs.fail(JOB, period, "\n".join(result.errors), result.invoices)
+    else:
+        await runs.finish(JOB, period, result.invoices)
     return result
 
 
@@ -251,13 +240,13 @@ def months_between(first: date, last: date) -> list[date]:
 async def due_months(today: date) -> list[date]:
     """Months the scheduler should bill on `today`: every month after the last run up
     to this one (catch-up after downtime), plus failed ones; just this month at first."""
-    runs = await JobRun.select(JobRun.period, JobRun.status).where(JobRun.job == JOB)
+    months = await runs.recent(JOB, limit=None)
     current = today.replace(day=1)
-    if not runs:
+    if not months:
         return [current]
-    last = max(parse_month(r["period"]) for r in runs)
-    done = {parse_month(r["period"]) for r in runs if r["status"] == "done"}
-    unfinished = {parse_month(r["period"]) for r in runs if r["status"] != "done"}
+    last = max(parse_month(r["period"]) for r in months)
+    done = {parse_month(r["period"]) for r in months if r["status"] == "done"}
+    unfinished = {parse_month(r["period"]) for r in months if r["status"] != "done"}
     return sorted((set(months_between(last, current)) | unfinished) - done)
 
 
@@ -270,63 +259,19 @@ async def billing_runs(limit: int = 24) -> list[dict]:
     """The runs for the admin, newest month first, with their invoice count and total."""
     from piccolo.query.functions.aggregate import Count, Sum
 
-    runs = await JobRun.select().where(JobRun.job == JOB).order_by(JobRun.period, ascending=False
-                                                                   ).limit(limit)
+    months = await runs.recent(JOB, limit, by_period=True)
     sums = {r["period"]: r for r in await BilledMonth.select(
         BilledMonth.period, Count(BilledMonth.id).as_alias("count"),
         Sum(BilledMonth.total).as_alias("total")).where(
-        BilledMonth.period.is_in([r["period"] for r in runs] or [""])).group_by(BilledMonth.period)}
-    for run in runs:
+        BilledMonth.period.is_in([r["period"] for r in months] or [""])).group_by(BilledMonth.period)}
+    for run in months:
         agg = sums.get(run["period"], {})
         run["count"], run["total"] = int(agg.get("count") or 0), int(agg.get("total") or 0)
         run["errors"] = [x for x in (run["detail"] or "").split("\n") if x]
-    return runs
+    return months
 
-
-# --- scheduled jobs ----------------------------------------------------------------------
 
 def warsaw_today() -> date:
     from app.i18n import WARSAW
 
     return datetime.now(WARSAW).date()
-
-
-async def monthly_job(settings) -> None:
-    """The 1st at 03:00 and at start-up: bill every due month, then e-mail the invoices.
-    Errors are logged and recorded on the run; the scheduler must keep running."""
-    from app.delivery import deliver_pending
-
-    try:
-        for result in await catch_up(warsaw_today(), settings.isp):
-            log.info(result.summary())
-        await deliver_pending(settings)
-    except Exception:
-        log.exception("monthly billing failed")
-
-
-async def retry_job(settings) -> None:
-    """Every 15 minutes: retry e-mails that failed (invoices and reminders)."""
-    from app.delivery import deliver_pending
-
-    try:
-        await deliver_pending(settings)
-    except Exception:
-        log.exception("delivery retry failed")
-
-
-async def reminders_job(settings) -> None:
-    """Nightly: payment reminders (one per customer per month)."""
-    from app.delivery import send_reminders
-
-    try:
-        await send_reminders(settings, warsaw_today())
-    except Exception:
-        log.exception("reminders failed")
-
-
-def schedule(scheduler, settings) -> None:
-    """Add the billing jobs; the monthly one also runs now, to catch up after downtime."""
-    scheduler.add_job(monthly_job, "cron", day=1, hour=3, minute=0, args=[settings],
-                      id="billing", next_run_time=datetime.now(timezone.utc))
-    scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
-    scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")

@@ -181,15 +181,15 @@ async def create_demo_finances(customer_ids: list[int], rng: random.Random, toda
 async def _mark_billed(month: date, invoices: list) -> None:
     """Record a demo month as billed, as app.billing would have, so that the scheduler's
     catch-up on start-up does not bill the demo customers for it a second time."""
-    from app import jobs
+    from app import runs
     from app.tables.billing import BilledMonth
 
     period = f"{month:%Y-%m}"
     await BilledMonth.insert(*[BilledMonth(key=f"{period}:{i.customer_id}", period=period,
                                            customer=i.customer_id, invoice=i.id, total=i.total_gross)
                                for i in invoices])
-    if await jobs.claim("billing", period):
-        await jobs.finish("billing", period, len(invoices))
+    if await runs.claim("billing", period):
+        await runs.finish("billing", period, len(invoices))
 
 
 MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień",
@@ -289,7 +289,7 @@ async def create_demo_tickets(customer_ids: list[int], rng: random.Random) -> in
 
     from app import tickets
     from app.settings import ISP
-    from app.tables.helpdesk import MailOutbox
+    from app.tables.mail import MailOutbox
 
     operator = await Operator.select(Operator.id).where(Operator.username == "admin").first()
     if not customer_ids or operator is None:

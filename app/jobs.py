@@ -1,4 +1,7 @@
-"""Scheduled work as plain functions (the CLI calls them too), and the scheduler that runs them."""
+"""Jobs: all the scheduled work, as plain functions (the CLI calls the same domain code),
+and the one scheduler per process that runs them. Jobs that must run once per period
+claim it in the run-key store (app/runs.py); every job logs its errors and never raises,
+so that the scheduler keeps running."""
 
 from __future__ import annotations
 
@@ -7,40 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app import sessions
+from app import billing, delivery, mail, sessions, traffic
 from app.settings import Settings
-from app.tables.jobs import JobRun
 
 log = logging.getLogger("wbok.jobs")
 TIMEZONE = "Europe/Warsaw"
-
-
-async def claim(job: str, period: str) -> bool:
-    """Claim one run of `job` for `period`; False when it is claimed already, by this
-    process or another, so a rerun or a second process does nothing."""
-    inserted = await JobRun.insert(
-        JobRun(key=f"{job}:{period}", job=job, period=period, status="running")
-    ).on_conflict(action="DO NOTHING").returning(JobRun.id)
-    return bool(inserted)
-
-
-async def finish(job: str, period: str, rows: int, error: str | None = None) -> None:
-    await JobRun.update({
-        JobRun.status: "failed" if error else "done", JobRun.rows: rows,
-        JobRun.detail: error or "", JobRun.finished_at: datetime.now(timezone.utc),
-    }).where(JobRun.key == f"{job}:{period}")
-
-
-async def release(job: str, period: str) -> None:
-    """Drop a failed claim so that the next run tries the period again."""
-    await JobRun.delete().where((JobRun.key == f"{job}:{period}") & (JobRun.status != "done"))
-
-
-async def recent_runs(job: str | None = None, limit: int = 20) -> list[dict]:
-    query = JobRun.select()
-    if job:
-        query = query.where(JobRun.job == job)
-    return await query.order_by(JobRun.started_at, ascending=False).limit(limit)
 
 
 async def prune_sessions(idle_minutes: int) -> int:
@@ -49,13 +23,53 @@ async def prune_sessions(idle_minutes: int) -> int:
 
 async def publish_traffic(retention_days: int = 90) -> None:
     """The nightly traffic publication (as `wbok traffic publish`), catching up missed nights."""
-    from app import traffic
-
     try:
         result = await traffic.publish(retention_days=retention_days)
         log.info(result.summary())
     except traffic.TrafficError as exc:
         log.error("%s", exc)
+
+
+async def monthly_job(settings: Settings) -> None:
+    """The 1st at 03:00 and at start-up: bill every due month, then e-mail the invoices."""
+    try:
+        for result in await billing.catch_up(billing.warsaw_today(), settings.isp):
+            log.info(result.summary())
+        await delivery.deliver_pending(settings)
+    except Exception:
+        log.exception("monthly billing failed")
+
+
+async def retry_job(settings: Settings) -> None:
+    """Every 15 minutes: retry e-mails that failed (invoices and reminders)."""
+    try:
+        await delivery.deliver_pending(settings)
+    except Exception:
+        log.exception("delivery retry failed")
+
+
+async def reminders_job(settings: Settings) -> None:
+    """Nightly: payment reminders (one per customer per month)."""
+    try:
+        await delivery.send_reminders(settings, billing.warsaw_today())
+    except Exception:
+        log.exception("reminders failed")
+
+
+async def mail_job(settings: Settings) -> None:
+    """Every minute: send the outbox's due e-mails (new ones, and retries with backoff)."""
+    try:
+        await mail.deliver_outbox(settings)
+    except Exception:
+        log.exception("mail outbox failed")
+
+
+def add_billing_jobs(scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """The billing jobs; the monthly one also runs now, to catch up after downtime."""
+    scheduler.add_job(monthly_job, "cron", day=1, hour=3, minute=0, args=[settings],
+                      id="billing", next_run_time=datetime.now(timezone.utc))
+    scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
+    scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
 
 
 def start_scheduler(settings: Settings) -> AsyncIOScheduler:
@@ -66,10 +80,8 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     )
     scheduler.add_job(prune_sessions, "interval", minutes=15, args=[settings.session_idle_minutes],
                       id="prune_sessions")
-    from app import billing
-
-    billing.schedule(scheduler, settings)
-    add_mail_job(scheduler, settings)
+    add_billing_jobs(scheduler, settings)
+    scheduler.add_job(mail_job, "interval", minutes=1, args=[settings], id="mail_outbox")
     # 02:30 Warsaw; on the spring DST night APScheduler fires at 03:30, on the autumn one twice
     # (the second run finds the night claimed). The one-off run catches up after downtime.
     scheduler.add_job(publish_traffic, "cron", hour=2, minute=30, id="traffic_publish",
@@ -77,10 +89,3 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(publish_traffic, "date", id="traffic_catch_up", args=[settings.traffic_retention_days])
     scheduler.start()
     return scheduler
-
-
-def add_mail_job(scheduler: AsyncIOScheduler, settings: Settings) -> None:
-    """Retry notification e-mails that failed or were not sent after their commit."""
-    from app.mail import deliver_outbox
-
-    scheduler.add_job(deliver_outbox, "interval", minutes=1, args=[settings], id="mail_outbox")

@@ -9,7 +9,6 @@ from datetime import datetime
 from app import db, mail
 from app.i18n import N_, _, current_locale
 from app.settings import ISP
-from app.tables.auth import Operator
 from app.tables.customers import Customer
 from app.tables.helpdesk import Ticket, TicketEvent, TicketMessage
 
@@ -338,7 +337,3 @@ async def customer_name(customer_id: int) -> str:
     row = await Customer.select(Customer.name).where(Customer.id == customer_id).first()
     return row["name"] if row else ""
 
-
-async def operator_name(operator_id: int) -> str:
-    row = await Operator.select(Operator.name, Operator.username).where(Operator.id == operator_id).first()
-    return (row["name"] or row["username"]) if row else ""

@@ -11,10 +11,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from app import db, jobs
+from app import db, runs
 from app.i18n import WARSAW
 from app.tables.customers import Device
-from app.tables.jobs import JobRun
 from app.tables.traffic import TrafficPublication, TrafficPublished, TrafficSample
 
 log = logging.getLogger("wbok.traffic")
@@ -213,11 +212,10 @@ async def publish_day(day: date, now: datetime) -> int | None:
     that also holds the claim: a crash leaves no claim behind, a failure is recorded.
     Returns the number of samples aggregated, None when the night was claimed already."""
     start, cutoff = warsaw_midnight(day), warsaw_midnight(day + timedelta(days=1))
-    key = f"{JOB}:{day.isoformat()}"
     try:
         async with db.transaction():
-            await JobRun.delete().where((JobRun.key == key) & (JobRun.status == "failed"))
-            if not await jobs.claim(JOB, day.isoformat()):
+            # No lease: the claim commits or rolls back with the night's aggregates.
+            if not await runs.claim(JOB, day.isoformat(), retake=True):
                 return None
             if not db.is_sqlite():
                 await TrafficSample.raw("LOCK TABLE traffic_sample IN SHARE ROW EXCLUSIVE MODE")
@@ -225,14 +223,11 @@ async def publish_day(day: date, now: datetime) -> int | None:
             await _rebuild_published(day, cutoff)
             await TrafficPublication.delete(force=True)
             await TrafficPublication.insert(TrafficPublication(day=day, cutoff=cutoff, published_at=now))
-            await jobs.finish(JOB, day.isoformat(), rows)
+            await runs.finish(JOB, day.isoformat(), rows)
             return rows
     except Exception as exc:
         log.exception("traffic publication for %s failed", day)
-        await JobRun.insert(JobRun(key=key, job=JOB, period=day.isoformat(), status="failed",
-                                   detail=f"{type(exc).__name__}: {exc}"[:2000],
-                                   finished_at=datetime.now(timezone.utc))
-                            ).on_conflict(action="DO NOTHING")
+        await runs.fail(JOB, day.isoformat(), f"{type(exc).__name__}: {exc}")
         raise TrafficError(f"publication of {day} failed: {exc}") from exc
 
 
@@ -305,8 +300,8 @@ async def import_aggregates(hourly: list[tuple], daily: list[tuple], day: date, 
         await _rebuild_published(day, cutoff, full=True)
         await TrafficPublication.delete(force=True)
         await TrafficPublication.insert(TrafficPublication(day=day, cutoff=cutoff, published_at=now))
-        if await jobs.claim(JOB, day.isoformat()):
-            await jobs.finish(JOB, day.isoformat(), 0)
+        if await runs.claim(JOB, day.isoformat()):
+            await runs.finish(JOB, day.isoformat(), 0)
 
 
 async def prune(older_than: datetime) -> int:
@@ -325,7 +320,7 @@ async def prune(older_than: datetime) -> int:
 
 
 async def recent_runs(limit: int = 30) -> list[dict]:
-    return await jobs.recent_runs(JOB, limit)
+    return await runs.recent(JOB, limit)
 
 
 # --- the Statystyki tab ----------------------------------------------------------------

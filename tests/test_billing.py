@@ -258,10 +258,11 @@ def test_cli_billing_errors_go_to_stderr_with_non_zero_exit(capsys, monkeypatch)
 def test_scheduler_bills_on_the_first_at_three_warsaw_and_at_start_up():
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from app.jobs import add_billing_jobs
     from app.settings import Settings
 
     scheduler = AsyncIOScheduler(timezone="Europe/Warsaw")
-    billing.schedule(scheduler, Settings())
+    add_billing_jobs(scheduler, Settings())
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"billing", "billing_retry", "reminders"}
     fields = {f.name: str(f) for f in jobs["billing"].trigger.fields}

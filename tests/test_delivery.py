@@ -118,14 +118,14 @@ async def test_two_senders_at_once_send_each_invoice_once(settings, mailbox):
 
 
 async def test_monthly_job_bills_the_current_month_and_mails_the_invoices(settings, mailbox):
-    from app import billing
+    from app import billing, jobs
 
     c = await billed_customer(invoice_by_email=True)
-    await billing.monthly_job(settings)
+    await jobs.monthly_job(settings)
     month = billing.warsaw_today().replace(day=1)
     assert await Invoice.count().where(Invoice.customer == c.id) == 1
     [msg] = mailbox.messages
     assert msg["Subject"].startswith("Faktura FV/1/")
-    await billing.monthly_job(settings)  # a restart the same month: nothing new
+    await jobs.monthly_job(settings)  # a restart the same month: nothing new
     assert await Invoice.count() == 1 and len(mailbox.messages) == 1
     assert (await billing.billing_runs())[0]["period"] == billing.period_key(month)

@@ -1,4 +1,4 @@
-"""Scheduled job runs: one row per job and period, claimed by a unique key."""
+"""Job runs: one row per job and period, claimed by a unique key (see app/runs.py)."""
 
 from piccolo.columns import Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -7,7 +7,9 @@ from piccolo.table import Table
 
 class JobRun(Table):
     """`key` is "<job>:<period>", e.g. "traffic:2026-11-22": the unique key is the claim,
-    so a second process or a rerun for the same period inserts nothing and does nothing."""
+    so a second process or a rerun for the same period inserts nothing and does nothing.
+    `lease_until`: a running claim made outside a transaction is free again after this
+    moment unless its run renews it (a heartbeat); null for claims held by a transaction."""
 
     key = Varchar(length=100, unique=True)
     job = Varchar(length=40, index=True)
@@ -17,3 +19,4 @@ class JobRun(Table):
     detail = Text(default="")
     started_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
