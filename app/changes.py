@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import nip as stdnum_nip
 
-from app import db
+from app import db, mail
 from app.auth import MAX_FAILED_PINS, valid_pin_format
 from app.i18n import N_
 from app.security import TRIVIAL_PINS, hash_secret_async, verify_secret_async
-from app.settings import Settings
+from app.settings import ISP, Settings
 from app.tables.auth import Operator
 from app.tables.changes import AuditLog, ChangeRequest
 from app.tables.customers import Customer
@@ -174,15 +174,18 @@ class Decision:
     old_value: str
     new_value: str
     approved: bool
+    notice: int | None = None  # the outbox row of the e-mail telling the customer
 
 
 def _typed(name: str, value: str):
     return value == "1" if name in BOOLEANS else value
 
 
-async def decide(change_ids: list[int], approve: bool, operator_id: int, now: datetime) -> list[Decision]:
+async def decide(change_ids: list[int], approve: bool, operator_id: int, now: datetime,
+                 isp: ISP | None = None) -> list[Decision]:
     """Approve (apply to the customer record) or reject pending requests, in one transaction.
-    Requests already decided are skipped, so a double click decides once."""
+    Requests already decided are skipped, so a double click decides once. With `isp`, the
+    e-mail telling each customer (one per customer) is queued in the same transaction."""
     decisions: list[Decision] = []
     if not change_ids:
         return decisions
@@ -202,6 +205,8 @@ async def decide(change_ids: list[int], approve: bool, operator_id: int, now: da
                                        ).where(ChangeRequest.id == r["id"])
             await record(cid, "operator", operator_id, "approve" if approve else "reject", name, old, r["new_value"], now)
             decisions.append(Decision(r["id"], cid, name, old, r["new_value"], approve))
+        if isp is not None:
+            decisions = await _queue_notices(isp, decisions, now)
     return decisions
 
 
@@ -241,29 +246,35 @@ def _mail_value(name: str, value: str) -> str:
     return MAIL_VALUE.get(value, value) if name in BOOLEANS or not value else value
 
 
-async def notify(settings: Settings, decisions: list[Decision]) -> tuple[int, int]:
-    """E-mail each customer once about their decided requests (those with an address);
-    returns (mails accepted by the server, mails attempted)."""
-    from app.notify import send_mail
-
+async def _queue_notices(isp: ISP, decisions: list[Decision], now: datetime) -> list[Decision]:
+    """Queue one e-mail per customer with an address about their decided requests; the
+    decisions come back carrying their notice's outbox ID."""
     by_customer: dict[int, list[Decision]] = defaultdict(list)
     for d in decisions:
         by_customer[d.customer_id].append(d)
-    sent = attempted = 0
+    emails = {r["id"]: r["email"] for r in await Customer.select(Customer.id, Customer.email).where(
+        Customer.id.is_in(list(by_customer) or [0]))}
+    notices: dict[int, int] = {}
     for cid, items in by_customer.items():
-        customer = await Customer.select(Customer.email, Customer.name).where(Customer.id == cid).first()
-        if not customer or not customer["email"]:
+        if not emails.get(cid):
             continue
         lines = ["Dzień dobry,", "", "rozpatrzyliśmy Twoje zmiany danych w Panelu Klienta (WBOK):", ""]
         for d in items:
             verdict = "zaakceptowana" if d.approved else "odrzucona"
             lines.append(f"- {FIELDS.get(d.field, d.field)}: {_mail_value(d.field, d.new_value)} — {verdict}")
-        lines += ["", "Jeśli masz pytania, skontaktuj się z biurem:",
-                  f"{settings.isp.name}, tel. {settings.isp.phone}, {settings.isp.email}"]
-        attempted += 1
-        if await send_mail(settings, customer["email"], "Zmiana danych w WBOK", "\n".join(lines)):
-            sent += 1
-    return sent, attempted
+        lines += ["", "Jeśli masz pytania, skontaktuj się z biurem:", f"{isp.name}, tel. {isp.phone}, {isp.email}"]
+        notices[cid] = await mail.enqueue(emails[cid], "Zmiana danych w WBOK", "\n".join(lines), now)
+    return [replace(d, notice=notices.get(d.customer_id)) for d in decisions]
+
+
+async def notify(settings: Settings, decisions: list[Decision]) -> tuple[int, int]:
+    """Send now the notices that decide() queued (the outbox retries any that fail);
+    returns (mails not failed: sent now or by another sender, mails queued)."""
+    ids = sorted({d.notice for d in decisions if d.notice})
+    if not ids:
+        return 0, 0
+    result = await mail.deliver_outbox(settings, ids=ids)
+    return len(ids) - result.failed, len(ids)
 
 
 @dataclass

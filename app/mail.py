@@ -1,4 +1,10 @@
-"""Mail: an outbox of notification e-mails, sent over SMTP (WBOK_SMTP_URL) and retried."""
+"""Mail: the outbox every notification e-mail goes through, and the one SMTP sender.
+
+A change queues its e-mail (`enqueue`) in its own transaction; `deliver_outbox` sends what
+is due after the commit (right away in the background of the answer, and every minute from
+the scheduler), leasing each row and retrying failures with backoff. A failed send never
+undoes the change that caused it. Invoice PDFs and payment reminders are queued in their
+own tables (InvoiceDelivery, Reminder; app/delivery.py) and sent with send_message."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from app.settings import Settings
-from app.tables.helpdesk import MailOutbox
+from app.tables.mail import MailOutbox
 
 log = logging.getLogger("wbok.mail")
 LEASE = timedelta(minutes=2)
@@ -25,11 +31,12 @@ class DeliveryResult:
     failed: int
 
 
-async def enqueue(to: str, subject: str, body: str, now: datetime) -> None:
-    """Queue one e-mail. Call it inside the transaction of the change it reports, so that
-    the change and its notification are committed (or rolled back) together."""
-    await MailOutbox.insert(MailOutbox(recipient=to[:254], subject=subject[:200], body=body,
-                                       created_at=now, next_attempt_at=now))
+async def enqueue(to: str, subject: str, body: str, now: datetime) -> int:
+    """Queue one e-mail; returns its outbox ID. Call it inside the transaction of the change
+    it reports, so that the change and its notification are committed (or rolled back) together."""
+    row = await MailOutbox.insert(MailOutbox(recipient=to[:254], subject=subject[:200], body=body,
+                                             created_at=now, next_attempt_at=now)).returning(MailOutbox.id)
+    return row[0]["id"]
 
 
 def _retry_delay(attempts: int) -> timedelta:
@@ -68,14 +75,18 @@ async def send_message(settings: Settings, to: str, subject: str, body: str,
     )
 
 
-async def deliver_outbox(settings: Settings, now: datetime | None = None, limit: int = 50) -> DeliveryResult:
-    """Send what is due. Each row is leased first (a conditional UPDATE), so several
-    processes may run this at once and still send every e-mail once. Idempotent."""
+async def deliver_outbox(settings: Settings, now: datetime | None = None, limit: int = 50,
+                         ids: list[int] | None = None) -> DeliveryResult:
+    """Send what is due (only the rows `ids`, when given). Each row is leased first (a
+    conditional UPDATE), so several processes may run this at once and still send every
+    e-mail once; rows leased or sent by another sender count in neither figure. Idempotent."""
     now = now or datetime.now(timezone.utc)
-    due = await MailOutbox.select(MailOutbox.id).where(
+    query = MailOutbox.select(MailOutbox.id).where(
         MailOutbox.sent_at.is_null() & (MailOutbox.next_attempt_at <= now)
-        & (MailOutbox.attempts < MAX_ATTEMPTS)
-    ).order_by(MailOutbox.id).limit(limit)
+        & (MailOutbox.attempts < MAX_ATTEMPTS))
+    if ids is not None:
+        query = query.where(MailOutbox.id.is_in(ids or [0]))
+    due = await query.order_by(MailOutbox.id).limit(limit)
     sent = failed = 0
     for row in due:
         claimed = await MailOutbox.update({MailOutbox.locked_until: now + LEASE}).where(

@@ -8,7 +8,8 @@ import pytest
 
 from app import tickets
 from app.settings import ISP
-from app.tables.helpdesk import MailOutbox, Ticket, TicketEvent
+from app.tables.mail import MailOutbox
+from app.tables.helpdesk import Ticket, TicketEvent
 from tests import factories
 
 pytestmark = pytest.mark.anyio

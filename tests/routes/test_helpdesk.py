@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.tables.helpdesk import MailOutbox, Ticket, TicketMessage
+from app.tables.mail import MailOutbox
+from app.tables.helpdesk import Ticket, TicketMessage
 from tests import factories
 from tests.conftest import post_form, soup, texts
 

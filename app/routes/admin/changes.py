@@ -22,7 +22,8 @@ NOTICES = {"approved": N_("Zmiany zatwierdzone i wprowadzone."),
 
 
 async def _decide(request: Request, operator: ActiveSession, ids: list[int], approve: bool) -> Redirect:
-    decided = await changes.decide(ids, approve, operator.subject_id, datetime.now(timezone.utc))
+    decided = await changes.decide(ids, approve, operator.subject_id, datetime.now(timezone.utc),
+                                   settings_of(request).isp)
     sent, attempted = await changes.notify(settings_of(request), decided)
     notice = "none" if not decided else "approved" if approve else "rejected"
     return Redirect(path=f"/admin/changes?m={notice}" + ("&mail=failed" if sent < attempted else ""),
