@@ -6,12 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
+# The headers htmx sends for a swap: the fragment, not the whole page (app/routes/_render.py).
+PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 PG_ADMIN_URL = os.environ.get("WBOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINE = os.environ.get("WBOK_TEST_DB", "sqlite")
 _tmp = Path(tempfile.mkdtemp(prefix="wbok-test-"))
@@ -162,6 +168,46 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _wait_up(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the test server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the test server did not start")
+
+
+def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving create_app() on a free port, against the test database."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        # A server process has one event loop, so it pools connections as in production.
+        cwd=Path(__file__).resolve().parents[1], env={**os.environ, "WBOK_DB_POOL_SIZE": "4", **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(url, proc)
+    except Exception:
+        proc.kill()
+        raise
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def live_server(_smtp_server):
+    proc, url = start_server({"WBOK_SMTP_URL": _smtp_server.url})
+    yield url
+    proc.terminate()
+    proc.wait(10)
 
 
 class Mailbox:

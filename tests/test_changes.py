@@ -30,3 +30,43 @@ def test_validate_normalises_and_reports_per_field():
 def test_absent_fields_are_left_alone():
     result = changes.validate({"phone": None, "email": "nowy@example.pl"}, {}, FIELDS)
     assert result.values == {"email": "nowy@example.pl"} and not result.errors
+
+
+async def _pending_phone():
+    from datetime import datetime, timezone
+
+    from tests import factories
+
+    who = await factories.customer(email="jan@example.pl")
+    await changes.submit(who.id, {"phone": "+48 600 100 200"}, datetime.now(timezone.utc))
+    return who
+
+
+@pytest.mark.anyio
+async def test_the_decision_and_its_notice_commit_together(monkeypatch):
+    from datetime import datetime, timezone
+
+    from app import mail
+    from app.settings import ISP
+    from app.tables.changes import ChangeRequest
+    from app.tables.mail import MailOutbox
+
+    from tests import factories
+
+    await _pending_phone()
+    operator = (await factories.operator()).id
+    [change] = await ChangeRequest.select(ChangeRequest.id)
+
+    async def broken(*args, **kwargs):
+        raise OSError("dysk pełny")
+
+    monkeypatch.setattr(mail, "enqueue", broken)
+    with pytest.raises(OSError):
+        await changes.decide([change["id"]], True, operator, datetime.now(timezone.utc), ISP())
+    assert (await ChangeRequest.select(ChangeRequest.status).first())["status"] == "pending"
+    monkeypatch.undo()
+
+    [decision] = await changes.decide([change["id"]], True, operator, datetime.now(timezone.utc), ISP())
+    queued = await MailOutbox.select().where(MailOutbox.id == decision.notice).first()
+    assert queued["recipient"] == "jan@example.pl" and queued["sent_at"] is None
+    assert "+48 600 100 200 — zaakceptowana" in queued["body"]

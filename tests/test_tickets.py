@@ -8,8 +8,8 @@ import pytest
 
 from app import tickets
 from app.settings import ISP
-from app.tables.mail import MailOutbox
 from app.tables.helpdesk import Ticket, TicketEvent
+from app.tables.mail import MailOutbox
 from tests import factories
 
 pytestmark = pytest.mark.anyio

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, run_sync
+from tests.conftest import run_sync
 
 CHROMIUM = os.environ.get("WBOK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -28,46 +23,6 @@ def pytest_collection_modifyitems(config, items):
     for item in browser:
         item.add_marker(pytest.mark.browser)
     items[:] = [item for item in items if item not in browser] + browser
-
-
-def _wait_up(url: str, proc: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the test server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the test server did not start")
-
-
-def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """uvicorn serving create_app() on a free port, against the test database."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        # A server process has one event loop, so it pools connections as in production.
-        cwd=ROOT, env={**os.environ, "WBOK_DB_POOL_SIZE": "4", **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(url, proc)
-    except Exception:
-        proc.kill()
-        raise
-    return proc, url
-
-
-@pytest.fixture(scope="session")
-def live_server(_smtp_server):
-    proc, url = start_server({"WBOK_SMTP_URL": _smtp_server.url})
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,12 @@ from app.finances import balance
 from app.tables.billing import BankLine
 from app.tables.finances import Payment
 from tests import factories
-from tests.conftest import post_form, soup, texts
+from tests.conftest import PARTIAL, post_form, soup, texts
 from tests.test_billing import billed_customer
 from tests.test_payments_import import three_customers
 
 pytestmark = pytest.mark.anyio
 DATA = Path(__file__).parent.parent / "data"
-HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
 async def upload(client, name: str, content: bytes):
@@ -48,7 +47,7 @@ async def test_billing_page_shows_runs_and_failed_deliveries_with_retry(admin_cl
     assert "FV/1/11/2026" in texts(failed) or "FV/2/11/2026" in texts(failed)
     form = failed.select_one("form")
 
-    fragment = await admin_client.get("/admin/billing", headers=HX)
+    fragment = await admin_client.get("/admin/billing", headers=PARTIAL)
     assert soup(fragment).select_one("div#billing-overview") and not soup(fragment).select("html")
 
     response = await post_form(admin_client, form["action"])
@@ -104,7 +103,7 @@ async def test_assign_via_htmx_returns_the_fragment(admin_client):
     await upload(admin_client, "w.sta", (DATA / "statement-2026-11-24.mt940").read_bytes())
     line = await BankLine.select(BankLine.id).where(BankLine.status == "unmatched").first()
     response = await post_form(admin_client, f"/admin/payments/unmatched/{line['id']}/assign",
-                               {"customer_id": "1"}, headers=HX)
+                               {"customer_id": "1"}, headers=PARTIAL)
     assert response.status_code == 200
     html = soup(response)
     assert html.select_one("div#payments-import") and not html.select("html")
@@ -131,7 +130,7 @@ async def test_empty_upload_and_missing_csrf(admin_client):
 
 
 async def test_import_page_fragment(admin_client):
-    response = await admin_client.get("/admin/payments/import", headers=HX)
+    response = await admin_client.get("/admin/payments/import", headers=PARTIAL)
     assert soup(response).select_one("div#payments-import") and not soup(response).select("html")
     assert response.headers["vary"].startswith("HX-Request")
     assert factories  # factories module is shared by the helpers above

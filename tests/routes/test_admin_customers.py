@@ -8,11 +8,10 @@ import pytest
 from app.security import verify_secret
 from app.tables.customers import Customer
 from tests import factories
-from tests.conftest import post_form, soup, texts
+from tests.conftest import PARTIAL, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
 async def test_admin_requires_an_operator_login(client):

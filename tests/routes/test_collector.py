@@ -53,7 +53,7 @@ async def test_endpoint_is_off_without_a_configured_token(client):
     assert await TrafficSample.count() == 0
 
 
-async def test_already_published_period_is_a_conflict(collector):
+async def test_a_fresh_period_after_a_publication_is_accepted(collector):
     await factories.customer(ip="10.7.0.1")
     await traffic.ingest("10.7.0.1 1 1", datetime.now(timezone.utc) - timedelta(days=2))
     await traffic.publish()
@@ -61,6 +61,22 @@ async def test_already_published_period_is_a_conflict(collector):
     ok = await collector.post("/api/traffic", content=PAYLOAD,
                               headers={"Authorization": f"Bearer {TOKEN.encode().hex()}"})
     assert ok.status_code == 200
+    assert await TrafficSample.count() == 2
+
+
+async def test_already_published_period_is_a_conflict(collector):
+    await factories.customer(ip="10.7.0.1")
+    now = datetime.now(timezone.utc)
+    await traffic.ingest("10.7.0.1 1 1", now - timedelta(days=2))
+    # A publication run with a clock two days ahead: today is published, so samples
+    # stamped now could never be aggregated and are refused whole.
+    tomorrow = traffic.warsaw_today(now) + timedelta(days=1)
+    await traffic.publish(tomorrow, now=now + timedelta(days=2))
+    refused = await collector.post("/api/traffic", content=PAYLOAD,
+                                   headers={"Authorization": f"Bearer {TOKEN.encode().hex()}"})
+    assert refused.status_code == 409
+    assert "is already published" in refused.text and refused.headers["content-type"].startswith("text/plain")
+    assert await TrafficSample.count() == 1
 
 
 async def test_csrf_still_guards_other_posts(collector, admin_client):

@@ -9,11 +9,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests import factories
-from tests.conftest import soup, texts
+from tests.conftest import PARTIAL, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
 def pdf_text(response) -> str:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.tables.mail import MailOutbox
 from app.tables.helpdesk import Ticket, TicketMessage
+from app.tables.mail import MailOutbox
 from tests import factories
-from tests.conftest import post_form, soup, texts
+from tests.conftest import PARTIAL, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
 async def _new_ticket_token(client) -> str:
@@ -35,7 +34,7 @@ async def test_page_and_fragment(customer_client):
     assert texts(rows[0].select_one(".status")) == "nowe"
     assert texts(rows[0].select("td")[2]) == "Dział techniczny"
 
-    fragment = await customer_client.get("/helpdesk", headers=HX)
+    fragment = await customer_client.get("/helpdesk", headers=PARTIAL)
     frag = soup(fragment)
     assert frag.select_one("html") is None and frag.select_one("nav.tabs") is None
     assert frag.find().get("id") == "helpdesk-tickets"
@@ -70,7 +69,7 @@ async def test_double_submit_creates_one_ticket(customer_client):
 async def test_create_ticket_htmx_returns_fragment(customer_client):
     token = await _new_ticket_token(customer_client)
     response = await post_form(customer_client, "/helpdesk", {
-        "subject": "Przez htmx", "body": "Treść", "queue": "billing", "token": token}, headers=HX)
+        "subject": "Przez htmx", "body": "Treść", "queue": "billing", "token": token}, headers=PARTIAL)
     assert response.status_code == 200
     doc = soup(response)
     assert doc.find().get("id") == "helpdesk-tickets"
@@ -91,7 +90,7 @@ async def test_validation_keeps_text_and_saves_nothing(customer_client):
     assert "100 znaków" in texts(doc.select_one("#hd-subject-error"))
     assert "10 000 znaków" in texts(doc.select_one("#hd-body-error"))
     empty = await post_form(customer_client, "/helpdesk", {"subject": " ", "body": "", "queue": "nope",
-                                                           "token": token}, headers=HX)
+                                                           "token": token}, headers=PARTIAL)
     assert empty.status_code == 422
     frag = soup(empty)
     assert texts(frag.select_one("#hd-subject-error")) == "Wpisz temat zgłoszenia."
@@ -113,7 +112,7 @@ async def test_thread_page_fragment_and_escaping(customer_client):
     listing = soup(await customer_client.get("/helpdesk"))
     assert listing.select("#helpdesk-list script") == []
     assert evil in listing.select_one("#helpdesk-list .subject").get_text()
-    fragment = soup(await customer_client.get(f"/helpdesk/{ticket_id}", headers=HX))
+    fragment = soup(await customer_client.get(f"/helpdesk/{ticket_id}", headers=PARTIAL))
     assert fragment.find().get("id") == "helpdesk-thread"
     assert fragment.select_one("#helpdesk-messages")["hx-sse:connect"].startswith(f"/helpdesk/{ticket_id}/events")
 
@@ -122,7 +121,7 @@ async def test_foreign_ticket_is_404_everywhere(customer_client):
     other = await factories.customer()
     ticket_id = await factories.ticket(other.id)
     assert (await customer_client.get(f"/helpdesk/{ticket_id}")).status_code == 404
-    assert (await customer_client.get(f"/helpdesk/{ticket_id}", headers=HX)).status_code == 404
+    assert (await customer_client.get(f"/helpdesk/{ticket_id}", headers=PARTIAL)).status_code == 404
     assert (await customer_client.get(f"/helpdesk/{ticket_id}/events")).status_code == 404
     reply = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "Nie moje"})
     assert reply.status_code == 404
@@ -153,7 +152,7 @@ async def test_customer_reply_reopens_resolved(customer_client):
     response = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "Znowu nie działa"})
     assert response.status_code == 303 and response.headers["location"] == f"/helpdesk/{ticket_id}"
     assert (await Ticket.select(Ticket.status).first())["status"] == "todo"
-    htmx = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "I jeszcze"}, headers=HX)
+    htmx = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "I jeszcze"}, headers=PARTIAL)
     doc = soup(htmx)
     assert doc.find().get("id") == "helpdesk-thread"
     assert [m.get_text() for m in doc.select(".msg-body")][-2:] == ["Znowu nie działa", "I jeszcze"]
@@ -169,7 +168,7 @@ async def test_admin_queue_filters_and_fragment(admin_client):
     doc = soup(await admin_client.get("/admin/helpdesk"))
     assert "/admin/helpdesk" in [a["href"] for a in doc.select("nav.tabs a")]
     assert {texts(s) for s in doc.select("#helpdesk-queue .subject")} == {"Techniczne", "Faktura"}
-    billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new", headers=HX))
+    billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new", headers=PARTIAL))
     assert billing.find().get("id") == "helpdesk-queue"
     assert [texts(s) for s in billing.select(".subject")] == ["Faktura"]
     assert soup(await admin_client.get("/admin/helpdesk?status=resolved")).select("#helpdesk-queue tbody tr") == []
@@ -219,7 +218,7 @@ async def test_internal_note_never_reaches_customer(customer_client, operator, a
         await post_form(staff, "/admin/login", {"username": operator.username, "password": operator.password})
         await post_form(staff, f"/admin/helpdesk/{ticket_id}", {"body": "TAJNE notatki", "internal": "on"})
         await post_form(staff, f"/admin/helpdesk/{ticket_id}", {"body": "Jawna odpowiedź"})
-    for headers in ({}, HX):
+    for headers in ({}, PARTIAL):
         doc = soup(await customer_client.get(f"/helpdesk/{ticket_id}", headers=headers))
         bodies = [m.get_text() for m in doc.select(".msg-body")]
         assert bodies[-1] == "Jawna odpowiedź" and "TAJNE" not in doc.get_text()
@@ -233,7 +232,7 @@ async def test_admin_errors(admin_client):
     assert nothing.status_code == 422
     await post_form(admin_client, f"/admin/helpdesk/{ticket_id}", {"status": "todo"})
     back = await post_form(admin_client, f"/admin/helpdesk/{ticket_id}", {"body": "x", "status": "new"},
-                           headers=HX)
+                           headers=PARTIAL)
     assert back.status_code == 422
     assert soup(back).select_one("textarea[name=body]").get_text() == "x"
     missing = await post_form(admin_client, "/admin/helpdesk/99999", {"body": "x"})

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.conftest import post_form, soup, texts
+from tests.conftest import PARTIAL, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 
 async def test_info_page_is_whole(customer_client):

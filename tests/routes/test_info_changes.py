@@ -7,11 +7,10 @@ import pytest
 from app.tables.changes import AuditLog, ChangeRequest
 from app.tables.customers import Customer
 from tests import factories
-from tests.conftest import post_form, soup, texts
+from tests.conftest import PARTIAL, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 FULL_FORM = {"email": "", "phone": "", "mail_street": "", "mail_postal_code": "", "mail_city": "",
              "nip": "", "invoice_by_email": "off", "marketing_consent": "off"}
 

@@ -9,11 +9,10 @@ import pytest
 
 from app import traffic
 from tests import factories
-from tests.conftest import soup, texts
+from tests.conftest import PARTIAL, soup, texts
 
 pytestmark = pytest.mark.anyio
 
-PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
 PERIODS = ("hour", "day", "month", "year", "all")
 LABELS = ["Ostatnia godzina", "Ostatni dzień", "Ostatnie 30 dni", "Ostatni rok", "Wszystkie"]
 

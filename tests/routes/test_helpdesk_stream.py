@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests import factories
-from tests.browser.conftest import run, start_server
+from tests.conftest import run_sync as run, start_server
 
 
 def _login(base: str, path: str, data: dict) -> httpx.Client:
