@@ -330,3 +330,17 @@ def schedule(scheduler, settings) -> None:
                       id="billing", next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
     scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
+
+
+# --- for the admin (appended; see routes/admin/billing.py) -------------------------------
+
+async def delivery_exists(delivery_id: int) -> bool:
+    """Whether an invoice e-mail of this id exists (its retry is a 404 otherwise)."""
+    return await InvoiceDelivery.exists().where(InvoiceDelivery.id == delivery_id)
+
+
+async def email_reminder_exists(reminder_id: int) -> bool:
+    """Whether an e-mail reminder of this id exists; paper ones are never retried."""
+    from app.tables.billing import Reminder
+
+    return await Reminder.exists().where((Reminder.id == reminder_id) & (Reminder.channel == "email"))
