@@ -28,4 +28,4 @@ class AdminDashboardController(Controller):
     async def show_dashboard(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         counts = [(label, link, await count()) for label, link, count in DASHBOARD]
         return render(request, "admin/dashboard/page.html", {**await admin_context(operator), "counts": counts},
-                      fragment="admin/dashboard/_dashboard.html")
+                      fragment="admin/dashboard/_home.html")

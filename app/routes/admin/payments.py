@@ -51,7 +51,7 @@ class AdminPaymentsController(Controller):
         form = PaymentForm(customer_id=customer_id[:20], date=date.today().isoformat())
         return render(request, "admin/payments/page.html",
                       await _payments_context(operator, form, notice(request, PAID)),
-                      fragment="admin/payments/_payments.html",
+                      fragment="admin/payments/_overview.html",
                       parts={"payments-form": "admin/finances/_payment_form.html"})
 
     @post("/")

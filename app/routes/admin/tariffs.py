@@ -70,7 +70,7 @@ class AdminTariffsController(Controller):
         if form is None:
             raise NotFoundException()
         context = {**await admin_context(operator), "tariff_id": tariff_id, "form": form, "error": ""}
-        return render(request, "admin/tariffs/tariff.html", context, fragment="admin/tariffs/_tariff.html")
+        return render(request, "admin/tariffs/tariff.html", context, fragment="admin/tariffs/_edit.html")
 
     @post("/{tariff_id:int}")
     async def update_tariff(self, request: Request, operator: NamedDependency[ActiveSession],
