@@ -1,4 +1,4 @@
-"""Operators: the office and technical staff accounts of /admin."""
+"""Operators — domain: the office and technical staff accounts of /admin."""
 
 from __future__ import annotations
 

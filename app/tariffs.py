@@ -1,4 +1,4 @@
-"""Tariffs: service plans with their speeds and monthly gross price."""
+"""Taryfy — domain: service plans with their speeds and monthly gross price."""
 
 from __future__ import annotations
 

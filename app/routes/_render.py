@@ -1,4 +1,4 @@
-"""Page or fragment: the ONLY module that looks at the HX-* request headers."""
+"""Page or fragment — routes: the ONLY module that looks at the HX-* request headers."""
 
 from __future__ import annotations
 
