@@ -60,3 +60,26 @@ def test_every_template_named_in_code_or_templates_exists():
     # PDF templates resolve inside partials/pdf (see app/pdf.py).
     missing = sorted(n for n in named if not (partials / n).exists() and not (partials / "pdf" / n).exists())
     assert missing == []
+
+
+def test_readme_lists_every_admin_url_with_its_file():
+    """The README's "What is where" names each admin route and the one file serving it."""
+    import inspect
+    import re
+
+    from app.main import create_app
+
+    readme = (APP.parent / "README.md").read_text(encoding="utf-8")
+    listed: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| (`/admin[^|]*) \| [^|]* \| `([^`]+)` \|", readme, re.M):
+        for url in re.findall(r"`([^`]+)`", row[0]):
+            listed.setdefault(re.sub(r"\{[a-z_]+\}", "{}", url), set()).add(row[1])
+    served: dict[str, set[str]] = {}
+    for route in create_app().routes:
+        for handler in getattr(route, "route_handlers", []):
+            module = inspect.getmodule(handler.fn).__name__
+            if route.path.startswith("/admin") and module.startswith("app."):
+                path = re.sub(r"\{[a-z_]+:int\}", "{}", route.path)
+                served.setdefault(path, set()).add(module.replace(".", "/") + ".py")
+    assert len(served) > 20
+    assert listed == served
