@@ -59,3 +59,26 @@ async def test_search_box_refreshes_only_the_list(admin_client):
                                             headers={**PARTIAL, "HX-Target": "div#customers-list"}))
     assert list_only.find().get("id") == "customers-list"
     assert [td.get_text(strip=True) for td in list_only.select("tbody td:nth-of-type(2)")] == ["Anna Wiśniewska"]
+
+
+async def test_inner_admin_pages_answer_page_and_fragment(admin_client):
+    """The pages below the areas too: a customer, the new-customer form, a device, a
+    customer's finances, a tariff, a ticket."""
+    from app import devices
+
+    tariff_id = await factories.tariff("Światłowód 300")
+    customer = await factories.customer(ip="10.0.0.7")
+    device_id = (await devices.list_devices(customer.id))[0]["id"]
+    ticket_id = await factories.ticket(customer.id)
+    pages = [(f"/admin/customers/{customer.id}", "customers-detail"), ("/admin/customers/new", "customers-new"),
+             (f"/admin/customers/{customer.id}/devices/{device_id}", "customers-device"),
+             (f"/admin/customers/{customer.id}/finances", "finances-customer"),
+             (f"/admin/tariffs/{tariff_id}", "tariffs-edit"), (f"/admin/helpdesk/{ticket_id}", "helpdesk-ticket")]
+    for url, root in pages:
+        doc = soup(await admin_client.get(url))
+        assert doc.select_one(f"main#content > #{root}") is not None, url
+        part = soup(await admin_client.get(url, headers=PARTIAL))
+        assert part.find().get("id") == root and part.select_one("nav#tabs") is None, url
+    year = soup(await admin_client.get(f"/admin/customers/{customer.id}/finances",
+                                       headers={**PARTIAL, "HX-Target": "section#admin-finances-statement"}))
+    assert year.find().get("id") == "admin-finances-statement"

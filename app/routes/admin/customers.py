@@ -18,6 +18,7 @@ from app.sessions import ActiveSession
 
 NOTICES = {"unblocked": N_("Konto odblokowane."), "created": N_("Klient dodany."),
            "device_saved": N_("Urządzenie zapisane."), "device_deleted": N_("Urządzenie usunięte.")}
+DETAIL = "admin/customers/_detail.html"
 NEW_FIELDS = ("name", "email", "phone", "street", "postal_code", "city", "nip", "tariff", "ip")
 
 
@@ -46,7 +47,7 @@ class AdminCustomersController(Controller):
     @get("/new")
     async def show_new_customer(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         return render(request, "admin/customers/new.html",
-                      {**await admin_context(operator), "form": {}, "error": ""})
+                      {**await admin_context(operator), "form": {}, "error": ""}, fragment="admin/customers/_new.html")
 
     @post("/")
     async def create_customer(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
@@ -57,17 +58,17 @@ class AdminCustomersController(Controller):
         except CustomerError as exc:
             return render(request, "admin/customers/new.html",
                           {**await admin_context(operator), "form": form, "error": _(str(exc))},
-                          status_code=422)
+                          fragment="admin/customers/_new.html", status_code=422)
         context = {**await admin_context(operator), **await detail_context(customer_id),
                    "new_pin": pin, "notice": _(NOTICES["created"])}
-        return render(request, "admin/customers/detail.html", context, status_code=201)
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL, status_code=201)
 
     @get("/{customer_id:int}")
     async def show_customer(self, request: Request, operator: NamedDependency[ActiveSession],
                             customer_id: FromPath[int]) -> Template:
         context = {**await admin_context(operator), **await detail_context(customer_id),
                    "notice": notice(request, NOTICES)}
-        return render(request, "admin/customers/detail.html", context)
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL)
 
     @post("/{customer_id:int}/unblock")
     async def unblock_customer(self, request: Request, customer_id: FromPath[int],
@@ -84,4 +85,4 @@ class AdminCustomersController(Controller):
         # Shown in this answer only: it is stored hashed and never appears in a URL.
         context = {**await admin_context(operator), **await detail_context(customer_id),
                    "new_pin": pin, "notice": _("Nowy PIN został ustawiony.")}
-        return render(request, "admin/customers/detail.html", context)
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL)

@@ -12,7 +12,7 @@ from litestar.response import Response, Template
 from app import devices
 from app.routes._render import after_post, render
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
-from app.routes.admin.customers import detail_context
+from app.routes.admin.customers import DETAIL, detail_context
 from app.sessions import ActiveSession
 
 
@@ -34,7 +34,7 @@ class AdminDevicesController(Controller):
         if form.errors:
             context = {**await admin_context(operator), **await detail_context(customer_id),
                        "device_form": form}
-            return render(request, "admin/customers/detail.html", context, status_code=422)
+            return render(request, "admin/customers/detail.html", context, fragment=DETAIL, status_code=422)
         return await after_post(request, f"/admin/customers/{customer_id}?m=device_saved")
 
     @get("/{device_id:int}")
@@ -45,7 +45,8 @@ class AdminDevicesController(Controller):
             raise NotFoundException()
         form = devices.DeviceForm(device["name"], device["ip"], device["mac"])
         return render(request, "admin/customers/device.html", {
-            **await admin_context(operator), "customer_id": customer_id, "device_id": device_id, "form": form})
+            **await admin_context(operator), "customer_id": customer_id, "device_id": device_id, "form": form},
+            fragment="admin/customers/_device.html")
 
     @post("/{device_id:int}")
     async def update_device(self, request: Request, operator: NamedDependency[ActiveSession],
@@ -56,7 +57,7 @@ class AdminDevicesController(Controller):
         if form.errors:
             return render(request, "admin/customers/device.html", {
                 **await admin_context(operator), "customer_id": customer_id, "device_id": device_id,
-                "form": form}, status_code=422)
+                "form": form}, fragment="admin/customers/_device.html", status_code=422)
         return await after_post(request, f"/admin/customers/{customer_id}?m=device_saved")
 
     @post("/{device_id:int}/delete")

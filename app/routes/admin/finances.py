@@ -35,8 +35,8 @@ class AdminFinancesController(Controller):
                    "invoices": await finances.invoice_numbers(customer_id),
                    "form": PaymentForm(customer_id=str(customer_id), date=date.today().isoformat()),
                    "notice": notice(request, PAID)}
-        return render(request, "admin/finances/customer.html", context,
-                      fragment="admin/finances/_statement.html")
+        return render(request, "admin/finances/customer.html", context, fragment="admin/finances/_customer.html",
+                      parts={"admin-finances-statement": "admin/finances/_statement.html"})
 
     @get("/invoices/{invoice_id:int}")
     async def show_invoice(self, operator: NamedDependency[ActiveSession], invoice_id: FromPath[int]) -> Response:
