@@ -78,7 +78,8 @@ class AdminCustomersController(Controller):
         return await after_post(request, f"/admin/customers/{customer_id}?m=unblocked")
 
     @post("/{customer_id:int}/pin")
-    async def reset_pin(self, request: Request, operator: NamedDependency[ActiveSession], customer_id: FromPath[int]) -> Template:
+    async def reset_pin(self, request: Request, operator: NamedDependency[ActiveSession],
+                        customer_id: FromPath[int]) -> Template:
         pin = await customers.reset_pin(customer_id, operator.subject_id)
         if pin is None:
             raise NotFoundException()

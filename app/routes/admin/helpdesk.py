@@ -1,4 +1,5 @@
-"""Helpdesk — admin routes: /admin/helpdesk, the queue, one ticket with its full thread, answers, notes, status and queue."""
+"""Helpdesk — admin routes: /admin/helpdesk, the queue, one ticket with its full thread,
+answers, notes, status and queue."""
 
 from __future__ import annotations
 
