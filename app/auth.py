@@ -1,4 +1,4 @@
-"""Login: customer ID + PIN with lockout and per-IP throttling; operator login."""
+"""Login — domain: customer ID + PIN with lockout and per-IP throttling; operator login."""
 
 from __future__ import annotations
 

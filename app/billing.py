@@ -275,3 +275,17 @@ def warsaw_today() -> date:
     from app.i18n import WARSAW
 
     return datetime.now(WARSAW).date()
+
+
+# --- for the admin (appended; see routes/admin/billing.py) -------------------------------
+
+async def delivery_exists(delivery_id: int) -> bool:
+    """Whether an invoice e-mail of this id exists (its retry is a 404 otherwise)."""
+    return await InvoiceDelivery.exists().where(InvoiceDelivery.id == delivery_id)
+
+
+async def email_reminder_exists(reminder_id: int) -> bool:
+    """Whether an e-mail reminder of this id exists; paper ones are never retried."""
+    from app.tables.billing import Reminder
+
+    return await Reminder.exists().where((Reminder.id == reminder_id) & (Reminder.channel == "email"))

@@ -1,4 +1,4 @@
-"""Informacje: customer data change requests, the operator's decisions, PIN change, audit."""
+"""Zmiany danych — domain: customer data change requests, the operator's decisions, PIN change, audit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customers: their data for the Informacje tab, creation, search and PIN resets."""
+"""Customers — domain: their data, creation, search and PIN resets."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from app import db
 from app.auth import last_login
+from app.changes import record
 from app.security import generate_pin, hash_secret_async
 from app.tables.customers import Customer, Device
 from app.tables.tariffs import Assignment, Tariff
@@ -121,12 +122,18 @@ async def _add_device(customer_id: int, ip: str) -> None:
     await Device.insert(Device(customer=customer_id, name="Router", ip=ip))
 
 
-async def reset_pin(customer_id: int) -> str | None:
-    """Set a new random PIN; returns it once (None when there is no such customer)."""
+async def reset_pin(customer_id: int, operator_id: int | None) -> str | None:
+    """Set a new random PIN and audit who did it, in one transaction; returns the PIN
+    once (None when there is no such customer). The audit names no PIN."""
     pin = generate_pin()
-    updated = await Customer.update({Customer.pin_hash: await hash_secret_async(pin)}).where(
-        Customer.id == customer_id).returning(Customer.id)
-    return pin if updated else None
+    pin_hash = await hash_secret_async(pin)
+    async with db.transaction():
+        updated = await Customer.update({Customer.pin_hash: pin_hash}).where(
+            Customer.id == customer_id).returning(Customer.id)
+        if not updated:
+            return None
+        await record(customer_id, "operator", operator_id, "pin_reset", "pin")
+    return pin
 
 
 @dataclass(frozen=True)
@@ -159,3 +166,8 @@ async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
     page = min(max(1, page), pages)
     rows = await query.order_by(Customer.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
     return CustomerPage(rows, page, pages, total, q)
+
+
+async def header(customer_id: int) -> dict | None:
+    """Who is logged in, for the panel header: id and name."""
+    return await Customer.select(Customer.id, Customer.name).where(Customer.id == customer_id).first()

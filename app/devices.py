@@ -1,4 +1,4 @@
-"""Devices: a customer's routers and computers, by IP address (traffic is mapped by IP)."""
+"""Devices — domain: a customer's routers and computers, by IP address (traffic is mapped by IP)."""
 
 from __future__ import annotations
 

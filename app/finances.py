@@ -1,4 +1,4 @@
-"""Finanse: balance, statement with running balance, and booking payments."""
+"""Finanse — domain: balance, statement with running balance, and booking payments."""
 
 from __future__ import annotations
 

@@ -278,3 +278,12 @@ async def invoices_pdf(docs: list[InvoiceDoc]) -> bytes:
     if len(docs) == 1:
         return await invoice_pdf(docs[0])
     return await in_thread(render_invoices, docs)
+
+
+async def transfer_pdf(form) -> bytes:
+    """The pre-filled transfer form (an app.transfer.TransferForm) as PDF, in a worker
+    thread like the invoices; not cached, its amount follows the balance."""
+    from app.invoice_pdf import render_transfer
+    from app.pdf import in_thread
+
+    return await in_thread(render_transfer, form)

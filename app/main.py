@@ -17,8 +17,9 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app import db, live
+from app import db
 from app.i18n import N_, _
+from app.routes import live
 from app.routes._render import client_redirect
 from app.routes._session import LoginRequired
 from app.routes.admin import ADMIN_CONTROLLERS
@@ -30,7 +31,7 @@ from app.routes.info import InfoController
 from app.routes.messages import MessagesController
 from app.routes.stats import StatsController
 from app.settings import Settings, get_settings
-from app.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
+from app.routes.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
 
 log = logging.getLogger("wbok")
 

@@ -1,4 +1,4 @@
-"""Wiadomości: messages from the operator, their audiences, inbox, read and urgent state."""
+"""Wiadomości — domain: messages from the operator, their audiences, inbox, read and urgent state."""
 
 from __future__ import annotations
 

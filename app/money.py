@@ -62,3 +62,11 @@ def from_decimal(value: Decimal | int) -> int:
 def _require_int(grosze: object) -> None:
     if isinstance(grosze, bool) or not isinstance(grosze, int):
         raise TypeError(f"grosze must be an int, got {type(grosze).__name__}")
+
+
+def format_input(grosze: int) -> str:
+    """An amount as a form field shows it for editing: `1234,56` (parse_money reads it back)."""
+    _require_int(grosze)
+    sign = "-" if grosze < 0 else ""
+    zloty, gr = divmod(abs(grosze), 100)
+    return f"{sign}{zloty},{gr:02d}"

@@ -1,4 +1,4 @@
-"""Operators: the office and technical staff accounts of /admin."""
+"""Operators — domain: the office and technical staff accounts of /admin."""
 
 from __future__ import annotations
 
@@ -26,3 +26,9 @@ async def create_operator(username: str, password: str, name: str = "") -> int:
                                           password_hash=await hash_secret_async(password))
                                  ).returning(Operator.id)
     return rows[0]["id"]
+
+
+async def header(operator_id: int) -> dict | None:
+    """Who is logged in, for the admin header: id, username and name."""
+    return await Operator.select(Operator.id, Operator.username, Operator.name).where(
+        Operator.id == operator_id).first()

@@ -380,3 +380,8 @@ async def unmatched(limit: int = 200) -> list[dict]:
 
 async def recent_imports(limit: int = 10) -> list[dict]:
     return await StatementImport.select().order_by(StatementImport.id, ascending=False).limit(limit)
+
+
+async def statement_summary(statement_id: int) -> dict | None:
+    """One import's counts and total, for the page its upload redirects to."""
+    return await StatementImport.select().where(StatementImport.id == statement_id).first()

@@ -1,4 +1,4 @@
-"""Tariffs: service plans with their speeds and monthly gross price."""
+"""Taryfy — domain: service plans with their speeds and monthly gross price."""
 
 from __future__ import annotations
 
@@ -71,3 +71,14 @@ async def _validate(name: str, price: str, down_mbit: int, up_mbit: int, vat: in
         raise TariffError(f"Taryfa {name} już istnieje.")
     return {Tariff.name: name, Tariff.price: grosze, Tariff.down_mbit: down_mbit,
             Tariff.up_mbit: up_mbit, Tariff.vat: vat}
+
+
+async def edit_form(tariff_id: int) -> dict | None:
+    """A tariff's values as its edit form shows them (price as `79,99`); None if there is none."""
+    from app.money import format_input
+
+    row = await get_tariff(tariff_id)
+    if row is None:
+        return None
+    return {"name": row["name"], "price": format_input(row["price"]), "down_mbit": row["down_mbit"],
+            "up_mbit": row["up_mbit"], "vat": row["vat"]}

@@ -141,10 +141,17 @@ async def _log(ticket_id: int, actor: str, action: str, now: datetime, operator_
                                          action=action, detail=detail[:200], created_at=now))
 
 
+def default_queue(queue: str, isp: ISP) -> str:
+    """The queue a new ticket goes to: the one chosen, or the only one there is."""
+    return isp.queues[0] if len(isp.queues) == 1 else queue
+
+
 async def open_ticket(customer_id: int, subject: str, body: str, queue: str, token: str,
                       now: datetime, isp: ISP, base_url: str) -> tuple[int, bool]:
     """Store a new ticket with its first message; returns (ticket id, created). The same
-    form token twice returns the first ticket and creates nothing (a double click)."""
+    form token twice returns the first ticket and creates nothing (a double click). With
+    one queue the form asks for none, and the ticket goes to it."""
+    queue = default_queue(queue, isp)
     errors = validate_new(subject, body, queue, isp.queues)
     if errors:
         raise TicketError(errors)

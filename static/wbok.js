@@ -1,10 +1,14 @@
-// WBOK: mark the active tab after htmx swaps the content or history moves.
+// WBOK: mark the active tab after htmx swaps the content or history moves: the longest
+// href the address starts with (so /admin/payments/import is not also /admin/payments).
 (function () {
   function mark() {
-    var links = document.querySelectorAll("#tabs a");
-    for (var i = 0; i < links.length; i++) {
-      var a = links[i], here = location.pathname.indexOf(a.getAttribute("href")) === 0;
-      if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    var links = document.querySelectorAll("#tabs a"), best = null, i, href;
+    for (i = 0; i < links.length; i++) {
+      href = links[i].getAttribute("href");
+      if (location.pathname.indexOf(href) === 0 && (!best || href.length > best.getAttribute("href").length)) best = links[i];
+    }
+    for (i = 0; i < links.length; i++) {
+      if (links[i] === best) links[i].setAttribute("aria-current", "page"); else links[i].removeAttribute("aria-current");
     }
   }
   document.addEventListener("htmx:after:swap", mark);

@@ -1,4 +1,4 @@
-"""Helpdesk plumbing shared by the customer tab and the admin section: labels, rendering
+"""Helpdesk — routes: plumbing shared by the customer tab and the admin section: labels, rendering
 fragments for streams, and what follows a committed change (live event, e-mail)."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin
 from litestar.response import Response
 
-from app import live, mail, tickets
+from app import mail, tickets
 from app.i18n import N_, _
+from app.routes import live
 from app.routes._session import settings_of
 
 ACTORS = {"customer": N_("Klient"), "operator": N_("Operator"), "system": N_("System")}

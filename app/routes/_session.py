@@ -1,4 +1,4 @@
-"""Who is asking: the customer or operator behind the session cookie."""
+"""Sessions — routes: the customer or operator behind the session cookie."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer login and logout, the root redirect, the language switch and health."""
+"""Login — routes: customer login and logout, the root redirect, the language switch and health."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar.response import Redirect, Response, Template
 from app import auth, db, sessions
 from app.auth import Outcome
 from app.i18n import LOCALES, N_, _
-from app.routes._render import client_redirect, render
+from app.routes._render import after_post, client_redirect, notice, render, see_other
 from app.routes._session import CUSTOMER_COOKIE, client_ip, session_cookie, settings_of
 
 STATUS = {Outcome.INVALID: 401, Outcome.BLOCKED: 403, Outcome.THROTTLED: 429}
@@ -30,10 +30,9 @@ def login_message(outcome: Outcome, isp) -> str:
 
 def _login_page(request: Request, customer_id: str = "", error: str = "", status: int = 200,
                 blocked: bool = False) -> Template:
-    notice = NOTICES.get(request.query_params.get("m", ""), "")
     return render(request, "login.html", {
         "customer_id": customer_id[:20], "error": error, "blocked": blocked,
-        "notice": _(notice) if notice else "", "isp": settings_of(request).isp,
+        "notice": notice(request, NOTICES), "isp": settings_of(request).isp,
     }, status_code=status)
 
 
@@ -41,7 +40,7 @@ class AuthController(Controller):
     @get("/")
     async def show_root(self, request: Request) -> Redirect:
         logged_in = bool(request.cookies.get(CUSTOMER_COOKIE))
-        return Redirect(path="/info" if logged_in else "/login", status_code=303)
+        return see_other("/info" if logged_in else "/login")
 
     @get("/login")
     async def show_login(self, request: Request) -> Template:
@@ -62,8 +61,7 @@ class AuthController(Controller):
                                STATUS[result.outcome], blocked=result.outcome is Outcome.BLOCKED)
         token = await sessions.start(sessions.CUSTOMER, result.subject_id, client_ip(request),
                                      old_token=request.cookies.get(CUSTOMER_COOKIE))
-        return Redirect(path="/info", status_code=303,
-                        cookies=[session_cookie(request, sessions.CUSTOMER, token)])
+        return await after_post(request, "/info", cookies=[session_cookie(request, sessions.CUSTOMER, token)])
 
     @post("/logout")
     async def logout(self, request: Request) -> Response:
@@ -74,7 +72,7 @@ class AuthController(Controller):
         return response
 
     @post("/lang")
-    async def set_language(self, request: Request) -> Redirect:
+    async def set_language(self, request: Request) -> Response:
         form = await request.form()
         lang = str(form.get("lang", ""))
         back = str(form.get("next", "/"))
@@ -82,7 +80,7 @@ class AuthController(Controller):
             back = "/"
         cookie = Cookie(key="lang", value=lang if lang in LOCALES else "pl", path="/",
                         max_age=365 * 24 * 3600, samesite="lax", httponly=True)
-        return Redirect(path=back, status_code=303, cookies=[cookie])
+        return await after_post(request, back, cookies=[cookie])
 
     @get("/healthz", cache=False)
     async def show_health(self) -> Response:

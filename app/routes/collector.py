@@ -1,4 +1,4 @@
-"""Traffic collectors: POST /api/traffic with a bearer token, the same payload as the CLI."""
+"""Traffic collectors — routes: POST /api/traffic with a bearer token, the same payload as the CLI."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Finanse: balance, tariff, statement, invoice PDFs and the transfer form."""
+"""Finanse — routes: the customer's balance, tariff, statement, invoice PDFs and transfer form."""
 
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -13,24 +12,12 @@ from litestar.response import Response, Template
 
 from app import finances, invoices
 from app.i18n import _
-from app.invoice_pdf import render_transfer
-from app.pdf import in_thread
 from app.routes._render import render
 from app.routes._session import settings_of
+from app.routes.responses import pdf_response
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
 from app.transfer import qr_svg
-
-
-def pdf_response(content: bytes, filename: str) -> Response:
-    """Inline PDF with a download name. Not stored by the browser: on a shared computer
-    the next person must not get the last one's invoices from its cache (the server
-    keeps rendered invoices instead, see app/invoices.py)."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return Response(content=content, media_type="application/pdf", headers={
-        "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "private, no-store",
-    })
 
 
 def _message(title: str, message: str, status_code: int = 200) -> Template:
@@ -61,7 +48,7 @@ class FinancesController(Controller):
             raise NotFoundException()
         if form.amount == 0:
             return _message(_("Brak zadłużenia"), _("Nie masz zaległości, więc druk przelewu nie jest potrzebny."))
-        return pdf_response(await in_thread(render_transfer, form), "druk-przelewu.pdf")
+        return pdf_response(await invoices.transfer_pdf(form), "druk-przelewu.pdf")
 
     @get("/invoices/print")
     async def print_invoices(self, session: NamedDependency[ActiveSession],

@@ -1,4 +1,4 @@
-"""Helpdesk: the customer's tickets, new-ticket form, threads, replies and live updates."""
+"""Helpdesk — routes: the customer's tickets, new-ticket form, threads, replies and live updates."""
 
 from __future__ import annotations
 
@@ -11,16 +11,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 
-from app import live, tickets
+from app import tickets
 from app.i18n import _
 from app.routes._helpdesk import LABELS, after_commit, form_token, render_fragment
-from app.routes._render import redirect_after_post, render, wants_fragment
+from app.routes import live
+from app.routes._render import after_post, render
 from app.routes._session import settings_of
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
+from app.routes.responses import NO_STORE, last_event_id
 from app.sessions import ActiveSession
-
-NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-
 
 async def _list_context(request: Request, session: ActiveSession, form: dict | None = None,
                         errors: dict | None = None, created: int = 0) -> dict:
@@ -55,7 +54,6 @@ class HelpdeskController(Controller):
         raw = await request.form()
         isp = settings_of(request).isp
         form = {k: str(raw.get(k, ""))[:20_000] for k in ("subject", "body", "queue", "token")}
-        form["queue"] = form["queue"] if len(isp.queues) > 1 else isp.queues[0]
         try:
             ticket_id, _created = await tickets.open_ticket(
                 session.subject_id, form["subject"], form["body"], form["queue"], form["token"],
@@ -64,12 +62,8 @@ class HelpdeskController(Controller):
             context = await _list_context(request, session, form, exc.errors)
             return render(request, "helpdesk/page.html", context, fragment="helpdesk/_tickets.html",
                           status_code=422)
-        if wants_fragment(request):
-            response = render(request, "helpdesk/page.html",
-                              await _list_context(request, session, created=ticket_id),
-                              fragment="helpdesk/_tickets.html")
-        else:
-            response = redirect_after_post(request, f"/helpdesk?created={ticket_id}")
+        response = await after_post(request, f"/helpdesk?created={ticket_id}", fragment="helpdesk/_tickets.html",
+                                    context=lambda: _list_context(request, session, created=ticket_id))
         return after_commit(request, channels, response, ticket_id, session.subject_id, True)
 
     @get("/events")
@@ -102,11 +96,8 @@ class HelpdeskController(Controller):
                           status_code=422)
         if not found:
             raise NotFoundException()
-        if wants_fragment(request):
-            response = render(request, "helpdesk/thread.html", await _thread_context(session, ticket_id),
-                              fragment="helpdesk/_thread.html")
-        else:
-            response = redirect_after_post(request, f"/helpdesk/{ticket_id}")
+        response = await after_post(request, f"/helpdesk/{ticket_id}", fragment="helpdesk/_thread.html",
+                                    context=lambda: _thread_context(session, ticket_id))
         return after_commit(request, channels, response, ticket_id, session.subject_id, True)
 
     @get("/{ticket_id:int}/events")
@@ -122,12 +113,7 @@ class HelpdeskController(Controller):
             return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": False}))
                     for m in messages]
 
-        last_id = _last_event_id(request, after)
+        last_id = last_event_id(request, after)
         return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
                                headers=NO_STORE)
 
-
-def _last_event_id(request: Request, after: int) -> int:
-    """Where a stream resumes: the browser's Last-Event-ID on a reconnect, else `after`."""
-    value = request.headers.get("last-event-id", "")
-    return int(value) if value.isdigit() else max(after, 0)

@@ -1,4 +1,4 @@
-"""Informacje: the customer's data, change requests and PIN change."""
+"""Informacje — routes: the customer's data, change requests and PIN change (domain: app/info.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
-from app import changes, customers, sessions
+from app import changes, info, sessions
 from app.i18n import N_, _
-from app.routes._render import client_redirect, redirect_after_post, render, wants_fragment
+from app.routes._render import after_post, client_redirect, notice, render
 from app.routes._session import CUSTOMER_COOKIE, session_cookie, settings_of
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
@@ -44,17 +44,15 @@ def _parse(form, fields: tuple[str, ...]) -> dict[str, str | bool | None]:
 
 async def _context(request: Request, session: ActiveSession, *, editing: bool = False,
                    form: dict | None = None, errors: dict | None = None, notice: str = "") -> dict:
-    data = await customers.info_data(session.subject_id, date.today(), session.created_at)
-    if data is None:
+    view = await info.info_view(session.subject_id, settings_of(request), date.today(), session.created_at)
+    if view is None:
         raise NotFoundException()
-    fields = changes.editable_fields(settings_of(request))
-    pending = {f: r["new_value"] for f, r in (await changes.pending_for(session.subject_id)).items()}
-    current = {f: changes.as_text(f, data.customer[f]) for f in changes.FIELDS}
-    shown = {f: pending.get(f, current[f]) for f in fields}
-    return {**await panel_context(session), "info": data, "current": current, "pending": pending,
-            "fields": fields, "labels": changes.FIELDS, "booleans": changes.BOOLEANS,
-            "editing": editing, "form": {**shown, **(form or {})}, "errors": errors or {},
-            "notice": _(notice) if notice else ""}
+    return {**await panel_context(session), **view.context(), "editing": editing,
+            "form": {**view.shown, **(form or {})}, "errors": errors or {}, "notice": notice}
+
+
+async def _pin_context(session: ActiveSession, errors: dict | None = None, notice: str = "") -> dict:
+    return {**await panel_context(session), "errors": errors or {}, "notice": notice}
 
 
 class InfoController(Controller):
@@ -63,7 +61,7 @@ class InfoController(Controller):
 
     @get("/")
     async def show_info(self, request: Request, session: NamedDependency[ActiveSession]) -> Template:
-        context = await _context(request, session, notice=NOTICES.get(request.query_params.get("m", ""), ""))
+        context = await _context(request, session, notice=notice(request, NOTICES))
         return render(request, "info/page.html", context, fragment="info/_data.html")
 
     @get("/edit")
@@ -74,40 +72,31 @@ class InfoController(Controller):
     @post("/")
     async def update_info(self, request: Request, session: NamedDependency[ActiveSession]) -> Response:
         fields = changes.editable_fields(settings_of(request))
-        current = await customers.get_customer(session.subject_id) or {}
-        checked = changes.validate(_parse(await request.form(), fields), current, fields)
+        raw = _parse(await request.form(), fields)
+        checked, sent = await info.request_changes(session.subject_id, settings_of(request), raw, _now())
         if checked.errors:
             context = await _context(request, session, editing=True, form=checked.form, errors=checked.errors)
             return render(request, "info/page.html", context, fragment="info/_edit.html", status_code=422)
-        sent = await changes.submit(session.subject_id, checked.values, _now())
-        notice = "sent" if sent else "same"
-        if not wants_fragment(request):
-            return redirect_after_post(request, f"/info?m={notice}")
-        context = await _context(request, session, notice=NOTICES[notice])
-        return render(request, "info/page.html", context, fragment="info/_contact.html")
+        key = "sent" if sent else "same"
+        return await after_post(request, f"/info?m={key}", fragment="info/_contact.html",
+                                context=lambda: _context(request, session, notice=_(NOTICES[key])))
 
     @get("/pin")
     async def show_pin(self, request: Request, session: NamedDependency[ActiveSession]) -> Template:
-        return render(request, "info/pin.html", {**await panel_context(session), "errors": {}},
-                      fragment="info/_pin.html")
+        return render(request, "info/pin.html", await _pin_context(session), fragment="info/_pin.html")
 
     @post("/pin")
     async def change_pin(self, request: Request, session: NamedDependency[ActiveSession]) -> Response:
         form = await request.form()
         pins = [str(form.get(k, "")).strip()[:20] for k in ("current_pin", "new_pin", "new_pin2")]
-        result = await changes.change_pin(session.subject_id, *pins, now=_now())
+        result = await info.change_pin(session.subject_id, *pins, now=_now(),
+                                       keep_token=request.cookies.get(CUSTOMER_COOKIE))
         if result.blocked:
-            await sessions.end_all(sessions.CUSTOMER, session.subject_id)
             response = client_redirect(request, "/login")
             response.cookies.append(session_cookie(request, sessions.CUSTOMER, None))
             return response
         if not result.ok:
-            return render(request, "info/pin.html", {**await panel_context(session), "errors": result.errors},
+            return render(request, "info/pin.html", await _pin_context(session, result.errors),
                           fragment="info/_pin.html", status_code=422)
-        await sessions.end_all(sessions.CUSTOMER, session.subject_id,
-                               except_token=request.cookies.get(CUSTOMER_COOKIE))
-        if not wants_fragment(request):
-            return redirect_after_post(request, "/info?m=pin")
-        done = NOTICES["pin"]
-        return render(request, "info/pin.html", {**await panel_context(session), "errors": {},
-                                                 "notice": _(done)}, fragment="info/_pin.html")
+        return await after_post(request, "/info?m=pin", fragment="info/_pin.html",
+                                context=lambda: _pin_context(session, notice=_(NOTICES["pin"])))

@@ -1,4 +1,4 @@
-"""Wiadomości: the customer's messages from the operator."""
+"""Wiadomości — routes: the customer's messages from the operator."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Response, Template
 
 from app import messages
-from app.routes._render import render, wants_fragment
+from app.routes._render import after_post, render
 from app.routes.panel import CUSTOMER_DEPENDENCIES, panel_context
 from app.sessions import ActiveSession
 
@@ -46,15 +46,14 @@ class MessagesController(Controller):
         if message is None:
             raise NotFoundException()
         # Read before the shell is built, so the badge already counts it as read; a fragment
-        # carries the badge out of band, as the tab bar is outside its target.
-        context = {**await panel_context(session), "message": message, "categories": messages.CATEGORIES,
-                   "oob_badge": wants_fragment(request)}
+        # carries the badge out of band (see _message.html), as the tab bar is outside its target.
+        context = {**await panel_context(session), "message": message, "categories": messages.CATEGORIES}
         return render(request, "messages/message.html", context, fragment="messages/_message.html")
 
     @post("/{message_id:int}/confirm")
     async def confirm_message(self, request: Request, session: NamedDependency[ActiveSession],
-                              message_id: FromPath[int]) -> Redirect:
+                              message_id: FromPath[int]) -> Response:
         if not await messages.confirm(session.subject_id, message_id, datetime.now(timezone.utc)):
             raise NotFoundException()
         form_next = str((await request.form()).get("next", ""))
-        return Redirect(path=_back(request, form_next, f"/messages/{message_id}"), status_code=303)
+        return await after_post(request, _back(request, form_next, f"/messages/{message_id}"))

@@ -1,4 +1,4 @@
-"""Statystyki: the customer's published traffic per period."""
+"""Statystyki — routes: the customer's published traffic per period."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Operators, sessions and the login journal."""
+"""Login — tables: operators, sessions and the login journal."""
 
 from piccolo.columns import Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow

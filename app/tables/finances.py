@@ -1,4 +1,4 @@
-"""Finances: invoices with their lines, charges, payments and gapless invoice counters."""
+"""Finanse — tables: invoices with their lines, charges, payments and gapless invoice counters."""
 
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow

@@ -1,4 +1,4 @@
-"""Messages from the operator (Wiadomości) and who received them."""
+"""Wiadomości — tables: messages from the operator and who received them."""
 
 from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow

@@ -168,8 +168,14 @@ async def test_admin_queue_filters_and_fragment(admin_client):
     doc = soup(await admin_client.get("/admin/helpdesk"))
     assert "/admin/helpdesk" in [a["href"] for a in doc.select("nav.tabs a")]
     assert {texts(s) for s in doc.select("#helpdesk-queue .subject")} == {"Techniczne", "Faktura"}
-    billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new", headers=PARTIAL))
+    # The filter form targets the queue alone (htmx names its target in HX-Target) ...
+    billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new",
+                                          headers={**PARTIAL, "HX-Target": "div#helpdesk-queue"}))
     assert billing.find().get("id") == "helpdesk-queue"
+    # ... the admin menu the whole area.
+    area = soup(await admin_client.get("/admin/helpdesk?queue=billing", headers=PARTIAL))
+    assert area.find().get("id") == "helpdesk-overview" and area.select_one("form.filters #helpdesk-queue") is None
+    assert area.select_one("#helpdesk-queue") is not None
     assert [texts(s) for s in billing.select(".subject")] == ["Faktura"]
     assert soup(await admin_client.get("/admin/helpdesk?status=resolved")).select("#helpdesk-queue tbody tr") == []
 

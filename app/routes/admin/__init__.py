@@ -1,17 +1,19 @@
-"""Admin section: operators' controllers under /admin."""
+"""Admin — routes: the operators' controllers under /admin, one file per area."""
 
 from app.routes.admin.auth import AdminAuthController
-from app.routes.admin.billing import AdminBillingController, AdminPaymentsImportController
+from app.routes.admin.billing import AdminBillingController
 from app.routes.admin.changes import AdminChangesController
 from app.routes.admin.customers import AdminCustomersController
 from app.routes.admin.dashboard import AdminDashboardController
 from app.routes.admin.devices import AdminDevicesController
-from app.routes.admin.finances import AdminFinancesController, AdminTariffsController
+from app.routes.admin.finances import AdminFinancesController
 from app.routes.admin.helpdesk import AdminHelpdeskController
 from app.routes.admin.messages import AdminMessagesController
+from app.routes.admin.payments import AdminPaymentsController
+from app.routes.admin.tariffs import AdminTariffsController
 from app.routes.admin.traffic import AdminTrafficController
 
 ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
                      AdminDevicesController, AdminChangesController, AdminHelpdeskController,
                      AdminFinancesController, AdminTariffsController, AdminBillingController,
-                     AdminPaymentsImportController, AdminMessagesController, AdminTrafficController]
+                     AdminPaymentsController, AdminMessagesController, AdminTrafficController]

@@ -1,13 +1,13 @@
-"""What every admin page shares: the operator guard and the admin menu."""
+"""Admin — routes: what every admin page shares, the operator guard and the admin menu."""
 
 from __future__ import annotations
 
 from litestar.di import Provide
 
+from app import operators
 from app.i18n import N_
 from app.routes._session import provide_operator_session
 from app.sessions import ActiveSession
-from app.tables.auth import Operator
 
 OPERATOR_DEPENDENCIES = {"operator": Provide(provide_operator_session)}
 
@@ -21,6 +21,4 @@ ADMIN_MENU.append(("/admin/traffic", N_("Statystyki")))
 
 
 async def admin_context(operator: ActiveSession) -> dict:
-    me = await Operator.select(Operator.id, Operator.username, Operator.name).where(
-        Operator.id == operator.subject_id).first()
-    return {"operator": me, "menu": ADMIN_MENU}
+    return {"operator": await operators.header(operator.subject_id), "menu": ADMIN_MENU}

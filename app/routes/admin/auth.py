@@ -1,21 +1,24 @@
-"""Admin: operator login and logout."""
+"""Login — admin routes: operator login and logout at /admin/login."""
 
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from app import auth, sessions
 from app.auth import Outcome
-from app.i18n import _
-from app.routes._render import client_redirect, render
+from app.i18n import N_, _
+from app.routes._render import after_post, client_redirect, notice, render
 from app.routes._session import OPERATOR_COOKIE, client_ip, session_cookie
 
 
+NOTICES = {"expired": N_("Sesja wygasła. Zaloguj się ponownie.")}
+
+
 def _login_page(request: Request, username: str = "", error: str = "", status: int = 200) -> Template:
-    notice = _("Sesja wygasła. Zaloguj się ponownie.") if request.query_params.get("m") == "expired" else ""
     return render(request, "admin/login.html",
-                  {"username": username[:50], "error": error, "notice": notice}, status_code=status)
+                  {"username": username[:50], "error": error, "notice": notice(request, NOTICES)},
+                  status_code=status)
 
 
 class AdminAuthController(Controller):
@@ -38,8 +41,8 @@ class AdminAuthController(Controller):
             return _login_page(request, username, _("Nieprawidłowy login lub hasło."), 401)
         token = await sessions.start(sessions.OPERATOR, result.subject_id, client_ip(request),
                                      old_token=request.cookies.get(OPERATOR_COOKIE))
-        return Redirect(path="/admin/customers", status_code=303,
-                        cookies=[session_cookie(request, sessions.OPERATOR, token)])
+        return await after_post(request, "/admin/customers",
+                                cookies=[session_cookie(request, sessions.OPERATOR, token)])
 
     @post("/logout")
     async def logout(self, request: Request) -> Response:

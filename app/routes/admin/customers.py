@@ -1,27 +1,29 @@
-"""Admin: customers — list and search, detail with login history, unblock, PIN reset, create."""
+"""Klienci — admin routes: /admin/customers, list and search, detail with login history,
+unblock, PIN reset, create."""
 
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.response import Redirect, Response, Template
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, Template
 
 from app import auth, changes, customers, devices
 from app.customers import CustomerError
 from app.i18n import N_, _
-from app.routes._render import render
+from app.routes._render import after_post, notice, render
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
-
 from app.sessions import ActiveSession
 
 NOTICES = {"unblocked": N_("Konto odblokowane."), "created": N_("Klient dodany."),
            "device_saved": N_("Urządzenie zapisane."), "device_deleted": N_("Urządzenie usunięte.")}
+DETAIL = "admin/customers/_detail.html"
 NEW_FIELDS = ("name", "email", "phone", "street", "postal_code", "city", "nip", "tariff", "ip")
 
 
-async def _detail_context(customer_id: int) -> dict:
+async def detail_context(customer_id: int) -> dict:
+    """A customer's detail page (shared with the devices routes, which render it on errors)."""
     customer = await customers.get_customer(customer_id)
     if customer is None:
         raise NotFoundException()
@@ -39,13 +41,13 @@ class AdminCustomersController(Controller):
                              q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
         result = await customers.search(q, page)
         context = {**await admin_context(operator), "result": result}
-        return render(request, "admin/customers/page.html", context,
-                      fragment="admin/customers/_list.html")
+        return render(request, "admin/customers/page.html", context, fragment="admin/customers/_search.html",
+                      parts={"customers-list": "admin/customers/_list.html"})
 
     @get("/new")
     async def show_new_customer(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         return render(request, "admin/customers/new.html",
-                      {**await admin_context(operator), "form": {}, "error": ""})
+                      {**await admin_context(operator), "form": {}, "error": ""}, fragment="admin/customers/_new.html")
 
     @post("/")
     async def create_customer(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
@@ -56,33 +58,32 @@ class AdminCustomersController(Controller):
         except CustomerError as exc:
             return render(request, "admin/customers/new.html",
                           {**await admin_context(operator), "form": form, "error": _(str(exc))},
-                          status_code=422)
-        created = "created"
-        context = {**await admin_context(operator), **await _detail_context(customer_id),
-                   "new_pin": pin, "notice": _(NOTICES[created])}
-        return render(request, "admin/customers/detail.html", context, status_code=201)
+                          fragment="admin/customers/_new.html", status_code=422)
+        context = {**await admin_context(operator), **await detail_context(customer_id),
+                   "new_pin": pin, "notice": _(NOTICES["created"])}
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL, status_code=201)
 
     @get("/{customer_id:int}")
     async def show_customer(self, request: Request, operator: NamedDependency[ActiveSession],
                             customer_id: FromPath[int]) -> Template:
-        notice = NOTICES.get(request.query_params.get("m", ""), "")
-        context = {**await admin_context(operator), **await _detail_context(customer_id),
-                   "notice": _(notice) if notice else ""}
-        return render(request, "admin/customers/detail.html", context)
+        context = {**await admin_context(operator), **await detail_context(customer_id),
+                   "notice": notice(request, NOTICES)}
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL)
 
     @post("/{customer_id:int}/unblock")
-    async def unblock_customer(self, customer_id: FromPath[int], operator: NamedDependency[ActiveSession]) -> Redirect:
+    async def unblock_customer(self, request: Request, customer_id: FromPath[int],
+                               operator: NamedDependency[ActiveSession]) -> Response:
         if not await auth.unblock_customer(customer_id):
             raise NotFoundException()
-        return Redirect(path=f"/admin/customers/{customer_id}?m=unblocked", status_code=303)
+        return await after_post(request, f"/admin/customers/{customer_id}?m=unblocked")
 
     @post("/{customer_id:int}/pin")
-    async def reset_pin(self, request: Request, operator: NamedDependency[ActiveSession], customer_id: FromPath[int]) -> Template:
-        pin = await customers.reset_pin(customer_id)
+    async def reset_pin(self, request: Request, operator: NamedDependency[ActiveSession],
+                        customer_id: FromPath[int]) -> Template:
+        pin = await customers.reset_pin(customer_id, operator.subject_id)
         if pin is None:
             raise NotFoundException()
-        await changes.record(customer_id, "operator", operator.subject_id, "pin_reset", "pin")
         # Shown in this answer only: it is stored hashed and never appears in a URL.
-        context = {**await admin_context(operator), **await _detail_context(customer_id),
+        context = {**await admin_context(operator), **await detail_context(customer_id),
                    "new_pin": pin, "notice": _("Nowy PIN został ustawiony.")}
-        return render(request, "admin/customers/detail.html", context)
+        return render(request, "admin/customers/detail.html", context, fragment=DETAIL)

@@ -1,4 +1,4 @@
-"""Admin: the welcome page with what waits for the operators."""
+"""Pulpit — admin routes: /admin, the welcome page with what waits for the operators."""
 
 from __future__ import annotations
 
@@ -27,4 +27,5 @@ class AdminDashboardController(Controller):
     @get("/")
     async def show_dashboard(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         counts = [(label, link, await count()) for label, link, count in DASHBOARD]
-        return render(request, "admin/dashboard.html", {**await admin_context(operator), "counts": counts})
+        return render(request, "admin/dashboard/page.html", {**await admin_context(operator), "counts": counts},
+                      fragment="admin/dashboard/_home.html")

@@ -1,4 +1,5 @@
-"""Admin: a customer's devices — add, edit, delete (validated name, IP, optional MAC)."""
+"""Urządzenia — admin routes: /admin/customers/{id}/devices, add, edit, delete (validated name,
+IP, optional MAC); shown on the customer's page."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from app import devices
-from app.routes._render import render
+from app.routes._render import after_post, render
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
-from app.routes.admin.customers import _detail_context
+from app.routes.admin.customers import DETAIL, detail_context
 from app.sessions import ActiveSession
 
 
@@ -31,10 +32,10 @@ class AdminDevicesController(Controller):
         if not await devices.save_device(customer_id, form):
             raise NotFoundException()
         if form.errors:
-            context = {**await admin_context(operator), **await _detail_context(customer_id),
+            context = {**await admin_context(operator), **await detail_context(customer_id),
                        "device_form": form}
-            return render(request, "admin/customers/detail.html", context, status_code=422)
-        return Redirect(path=f"/admin/customers/{customer_id}?m=device_saved", status_code=303)
+            return render(request, "admin/customers/detail.html", context, fragment=DETAIL, status_code=422)
+        return await after_post(request, f"/admin/customers/{customer_id}?m=device_saved")
 
     @get("/{device_id:int}")
     async def show_device(self, request: Request, operator: NamedDependency[ActiveSession],
@@ -44,7 +45,8 @@ class AdminDevicesController(Controller):
             raise NotFoundException()
         form = devices.DeviceForm(device["name"], device["ip"], device["mac"])
         return render(request, "admin/customers/device.html", {
-            **await admin_context(operator), "customer_id": customer_id, "device_id": device_id, "form": form})
+            **await admin_context(operator), "customer_id": customer_id, "device_id": device_id, "form": form},
+            fragment="admin/customers/_device.html")
 
     @post("/{device_id:int}")
     async def update_device(self, request: Request, operator: NamedDependency[ActiveSession],
@@ -55,12 +57,12 @@ class AdminDevicesController(Controller):
         if form.errors:
             return render(request, "admin/customers/device.html", {
                 **await admin_context(operator), "customer_id": customer_id, "device_id": device_id,
-                "form": form}, status_code=422)
-        return Redirect(path=f"/admin/customers/{customer_id}?m=device_saved", status_code=303)
+                "form": form}, fragment="admin/customers/_device.html", status_code=422)
+        return await after_post(request, f"/admin/customers/{customer_id}?m=device_saved")
 
     @post("/{device_id:int}/delete")
-    async def delete_device(self, operator: NamedDependency[ActiveSession], customer_id: FromPath[int],
-                            device_id: FromPath[int]) -> Redirect:
+    async def delete_device(self, request: Request, operator: NamedDependency[ActiveSession],
+                            customer_id: FromPath[int], device_id: FromPath[int]) -> Response:
         if not await devices.delete_device(customer_id, device_id):
             raise NotFoundException()
-        return Redirect(path=f"/admin/customers/{customer_id}?m=device_deleted", status_code=303)
+        return await after_post(request, f"/admin/customers/{customer_id}?m=device_deleted")

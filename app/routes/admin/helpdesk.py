@@ -1,4 +1,5 @@
-"""Admin: the helpdesk queue, one ticket with its full thread, answers, notes, status and queue."""
+"""Helpdesk — admin routes: /admin/helpdesk, the queue, one ticket with its full thread,
+answers, notes, status and queue."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 
-from app import live, tickets
+from app import tickets
 from app.i18n import _
+from app.routes import live
 from app.routes._helpdesk import LABELS, after_commit, render_fragment
-from app.routes._render import redirect_after_post, render, wants_fragment
+from app.routes._render import after_post, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
-from app.routes.helpdesk import NO_STORE, _last_event_id
+from app.routes.responses import NO_STORE, last_event_id
 from app.sessions import ActiveSession
 
 
@@ -47,7 +49,8 @@ class AdminHelpdeskController(Controller):
         context = {**await admin_context(operator), **LABELS, "filters": filters,
                    "queues": settings_of(request).isp.queues,
                    "tickets": await tickets.queue_view(**filters)}
-        return render(request, "admin/helpdesk/page.html", context, fragment="admin/helpdesk/_queue.html")
+        return render(request, "admin/helpdesk/page.html", context, fragment="admin/helpdesk/_overview.html",
+                      parts={"helpdesk-queue": "admin/helpdesk/_queue.html"})
 
     @get("/events")
     async def stream_queue(self, request: Request, operator: NamedDependency[ActiveSession],
@@ -82,12 +85,8 @@ class AdminHelpdeskController(Controller):
                           fragment="admin/helpdesk/_ticket.html", status_code=422)
         if change is None:
             raise NotFoundException()
-        if wants_fragment(request):
-            response = render(request, "admin/helpdesk/ticket.html",
-                              await _ticket_context(operator, request, ticket_id),
-                              fragment="admin/helpdesk/_ticket.html")
-        else:
-            response = redirect_after_post(request, f"/admin/helpdesk/{ticket_id}")
+        response = await after_post(request, f"/admin/helpdesk/{ticket_id}", fragment="admin/helpdesk/_ticket.html",
+                                    context=lambda: _ticket_context(operator, request, ticket_id))
         return after_commit(request, channels, response, ticket_id, change.customer_id, change.public)
 
     @get("/{ticket_id:int}/events")
@@ -102,5 +101,5 @@ class AdminHelpdeskController(Controller):
             return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": True}))
                     for m in messages]
 
-        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, _last_event_id(request, after)),
+        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, last_event_id(request, after)),
                                headers=NO_STORE)

@@ -1,4 +1,5 @@
-"""Admin: compose a message to one customer, everyone, a tariff or the debtors."""
+"""Wiadomości — admin routes: /admin/messages, a message to one customer, everyone, a tariff
+or the debtors."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ from datetime import date, datetime, timezone
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
-from app import messages
+from app import messages, tariffs
 from app.i18n import N_, ngettext
-from app.routes._render import render
+from app.routes._render import after_post, render
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
-from app.tables.tariffs import Tariff
 
 NOBODY = N_("Nikt z wybranych odbiorców nie dostałby tej wiadomości (dla handlowych liczy się zgoda marketingowa).")
 
@@ -23,8 +23,9 @@ async def _page(request: Request, operator: ActiveSession, form: dict | None = N
     context = {**await admin_context(operator), "form": form or {"category": "serwisowa", "audience": "all"},
                "errors": errors or {}, "notice": notice, "categories": messages.CATEGORIES,
                "audiences": messages.AUDIENCES, "sent": await messages.sent_messages(),
-               "tariffs": await Tariff.select(Tariff.id, Tariff.name).order_by(Tariff.name)}
-    return render(request, "admin/messages/page.html", context, status_code=status)
+               "tariffs": await tariffs.list_tariffs()}
+    return render(request, "admin/messages/page.html", context, fragment="admin/messages/_compose.html",
+                  status_code=status)
 
 
 class AdminMessagesController(Controller):
@@ -46,4 +47,4 @@ class AdminMessagesController(Controller):
         sent = await messages.send(compose.draft, operator.subject_id, datetime.now(timezone.utc), date.today())
         if sent.message_id is None:
             return await _page(request, operator, compose.form, {"audience": NOBODY}, status=422)
-        return Redirect(path=f"/admin/messages?n={sent.recipients}", status_code=303)
+        return await after_post(request, f"/admin/messages?n={sent.recipients}")

@@ -1,14 +1,14 @@
-"""Admin: the traffic publication — the last runs and "Publikuj teraz"."""
+"""Statystyki — admin routes: /admin/traffic, the traffic publication's last runs and "Publikuj teraz"."""
 
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.response import Redirect, Template
+from litestar.response import Response, Template
 
 from app import traffic
-from app.i18n import N_, _
-from app.routes._render import render
+from app.i18n import N_
+from app.routes._render import after_post, notice, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
@@ -26,15 +26,14 @@ class AdminTrafficController(Controller):
 
     @get("/")
     async def show_traffic(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
-        notice = NOTICES.get(request.query_params.get("m", ""), "")
         context = {**await admin_context(operator), "runs": await traffic.recent_runs(), "statuses": STATUSES,
-                   "stamp": await traffic.publication(), "notice": _(notice) if notice else ""}
-        return render(request, "admin/traffic.html", context)
+                   "stamp": await traffic.publication(), "notice": notice(request, NOTICES)}
+        return render(request, "admin/traffic/page.html", context, fragment="admin/traffic/_publication.html")
 
     @post("/publish")
-    async def publish_traffic(self, request: Request, operator: NamedDependency[ActiveSession]) -> Redirect:
+    async def publish_traffic(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
         try:
             result = await traffic.publish(retention_days=settings_of(request).traffic_retention_days)
         except traffic.TrafficError:
-            return Redirect(path="/admin/traffic?m=failed", status_code=303)
-        return Redirect(path=f"/admin/traffic?m={'published' if result.days else 'nothing'}", status_code=303)
+            return await after_post(request, "/admin/traffic?m=failed")
+        return await after_post(request, f"/admin/traffic?m={'published' if result.days else 'nothing'}")

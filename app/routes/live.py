@@ -1,4 +1,4 @@
-"""Live helpdesk updates: Litestar channels (in memory, or PostgreSQL LISTEN/NOTIFY across
+"""Live helpdesk updates — routes: Litestar channels (in memory, or PostgreSQL LISTEN/NOTIFY across
 processes) and the Server-Sent Event streams built on them."""
 
 from __future__ import annotations

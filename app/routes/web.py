@@ -1,4 +1,4 @@
-"""Web plumbing: the Jinja environment, static URLs, security headers and locale."""
+"""Web plumbing — routes: the Jinja environment, static URLs, security headers and locale."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.money import format_money
 from app.traffic import format_bytes, format_rate
 from app.settings import ROOT
 
-TEMPLATES = Path(__file__).parent / "partials"
+TEMPLATES = Path(__file__).resolve().parent.parent / "partials"
 STATIC = ROOT / "static"
 
 CSP = (
