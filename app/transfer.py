@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import segno
 from num2words import num2words
@@ -20,6 +21,11 @@ QR_PAYEE_MAX = 20
 QR_TITLE_MAX = 32
 QR_AMOUNT_MAX = 999_999
 QR_SIZE_PX = 160
+# Building a QR code costs about 8 ms of CPU, and the same one is shown on every visit
+# until the debt changes: keep the last ones, keyed by their whole content (account,
+# amount, payee, title), so that a different amount is a different entry. About 2.3 KB of
+# SVG (0.4 KB of PNG) each.
+QR_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ def _qr_field(text: str, limit: int) -> str:
     return cleaned[:limit].rstrip()
 
 
+@lru_cache(maxsize=QR_CACHE_SIZE)
 def qr_svg(payload: str) -> str:
     """Inline SVG (no XML declaration) about QR_SIZE_PX wide, for HTML pages."""
     qr = _qr(payload)
@@ -133,6 +140,7 @@ def qr_svg(payload: str) -> str:
     return qr.svg_inline(scale=QR_SIZE_PX / width)
 
 
+@lru_cache(maxsize=QR_CACHE_SIZE)
 def qr_png(payload: str) -> bytes:
     """PNG bytes for the PDF; 4 px per module keeps it sharp when printed small."""
     out = io.BytesIO()

@@ -35,30 +35,47 @@ def wbok(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def server(setup=None) -> Iterator[tuple[str, dict[str, str]]]:
-    """Yield (base URL, env) of a server whose database `setup(env)` filled first."""
+def process(env: dict[str, str], factory: str = "app.main:create_app", health: str = "/healthz",
+            extra: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (base URL, process) of one uvicorn worker serving `factory`."""
+    port = _free_port()
+    # WBOK_BENCH_TASKSET=0 pins the server to core 0 ("one core" in the budgets).
+    pin = ["taskset", "-c", os.environ["WBOK_BENCH_TASKSET"]] if os.environ.get("WBOK_BENCH_TASKSET") else []
+    proc = subprocess.Popen([*pin, sys.executable, "-m", "uvicorn", factory, "--factory",
+                             "--app-dir", str(ROOT), "--port", str(port), "--log-level", "warning",
+                             *(extra or [])], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(url + health, timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{factory} did not start")
+                time.sleep(0.05)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextmanager
+def database(setup=None) -> Iterator[dict[str, str]]:
+    """Yield the env of a migrated database that `setup(env)` filled first."""
     with tempfile.TemporaryDirectory(prefix="wbok-bench-") as tmp:
         env = bench_env(tmp)
         wbok(env, "migrate")
         if setup:
             setup(env)
-        port = _free_port()
-        # WBOK_BENCH_TASKSET=0 pins the server to core 0 ("one core" in the budgets).
-        pin = ["taskset", "-c", os.environ["WBOK_BENCH_TASKSET"]] if os.environ.get("WBOK_BENCH_TASKSET") else []
-        proc = subprocess.Popen([*pin, sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                                 "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            yield url, env
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        yield env
+
+
+@contextmanager
+def server(setup=None) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield (base URL, env) of a server whose database `setup(env)` filled first."""
+    with database(setup) as env, process(env) as (url, _):
+        yield url, env
 
 
 def parse_login(line: str) -> tuple[str, str]:

@@ -149,3 +149,27 @@ def test_build_transfer():
     assert f"|{form.title}|" in form.qr
     with pytest.raises(dataclasses.FrozenInstanceError):
         form.amount = 1
+
+
+def _payload(grosze: int) -> str:
+    nrb = virtual_account(ISP_, 42)
+    return qr_payload(ISP_.nip, nrb, grosze, ISP_.name, "Abonament, ID Klienta 0042")
+
+
+def test_qr_svg_is_built_once_per_content_and_is_the_same_code():
+    qr_svg.cache_clear()
+    first = qr_svg(_payload(12345))
+    again = qr_svg(_payload(12345))
+    assert again is first  # served from the cache, not rebuilt
+    assert qr_svg.cache_info().hits == 1 and qr_svg.cache_info().misses == 1
+    assert first == qr_svg.__wrapped__(_payload(12345))  # exactly what segno builds
+
+
+def test_qr_cache_changes_with_the_amount():
+    qr_svg.cache_clear()
+    owed, less = qr_svg(_payload(12345)), qr_svg(_payload(2345))
+    assert owed != less
+    assert less == qr_svg.__wrapped__(_payload(2345))
+    assert qr_svg.cache_info().misses == 2
+    assert qr_png(_payload(12345)) != qr_png(_payload(2345))
+    assert qr_png(_payload(2345)) == qr_png.__wrapped__(_payload(2345))

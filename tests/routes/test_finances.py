@@ -6,10 +6,12 @@ import io
 from datetime import date
 
 import pytest
+from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from tests import factories
-from tests.conftest import PARTIAL, soup, texts
+from app.transfer import qr_payload, qr_svg, transfer_title, virtual_account
+from tests.conftest import PARTIAL, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -66,6 +68,35 @@ async def test_balance_box_in_debt_links_transfer_and_shows_account_and_qr(custo
     assert box.select_one("a[href='/finances/transfer']")
     assert texts(box.select_one(".fin-account strong")).replace(" ", "").endswith(f"{cid:04d}")
     assert box.select_one(".fin-qr svg path")
+
+
+async def test_cached_qr_is_each_customers_own_and_follows_the_debt(app, customer_client):
+    """The QR code is cached by its content: another customer, or a smaller debt, gets a
+    different code, never the one built for the first page."""
+    isp = app.state.settings.isp
+
+    def shown(response) -> str:
+        return str(soup(response).select_one("#finances-balance .fin-qr svg"))
+
+    def built(cid: int, grosze: int) -> str:  # what segno builds, bypassing the cache
+        payload = qr_payload(isp.nip, virtual_account(isp, cid), grosze, isp.name, transfer_title(cid))
+        return str(BeautifulSoup(qr_svg.__wrapped__(payload), "html.parser").select_one("svg"))
+
+    cid = customer_client.customer.id
+    await factories.invoice(cid, date(2026, 10, 1), gross=12345)
+    first = shown(await customer_client.get("/finances"))
+    assert first == built(cid, 12345)
+    assert shown(await customer_client.get("/finances", headers=PARTIAL)) == first
+    await factories.payment(cid, 2345, date(2026, 10, 2))
+    after = shown(await customer_client.get("/finances"))
+    assert after != first and after == built(cid, 10000)
+
+    other = await factories.customer(name="Zofia Łęcka", pin="591736")
+    await factories.invoice(other.id, date(2026, 10, 1), gross=10000)
+    customer_client.cookies.delete("wbok_session")
+    await post_form(customer_client, "/login", {"customer_id": str(other.id), "pin": "591736"})
+    theirs = shown(await customer_client.get("/finances"))
+    assert theirs == built(other.id, 10000) and theirs != after
 
 
 async def test_balance_box_in_credit_has_no_transfer(customer_client):
