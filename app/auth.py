@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from app import db
-from app.security import verify_secret_async
+from app.security import rehash_if_needed, verify_secret_async
 from app.tables.auth import LoginAttempt, Operator
 from app.tables.customers import Customer
 
@@ -93,6 +93,7 @@ async def customer_login(raw_id: str, pin: str, ip: str, now: datetime | None = 
         return LoginResult(Outcome.BLOCKED, customer_id)
     if pin_ok:
         await Customer.update({Customer.failed_logins: 0}).where(Customer.id == customer_id)
+        await _rehash(Customer, Customer.pin_hash, customer_id, row["pin_hash"], pin)
         await _record("customer", login, customer_id, ip, True, "", now)
         return LoginResult(Outcome.OK, customer_id)
     return await _register_failure(customer_id, login, ip, now)
@@ -113,6 +114,14 @@ async def _register_failure(customer_id: int, login: str, ip: str, now: datetime
     return LoginResult(Outcome.BLOCKED if blocked else Outcome.INVALID, customer_id)
 
 
+async def _rehash(table, column, subject_id: int, old_hash: str, secret: str) -> None:
+    """Replace a hash made with outdated argon2 parameters, now that the secret is known;
+    only if it is still the one verified (a PIN changed meanwhile stays changed)."""
+    new_hash = await rehash_if_needed(old_hash, secret)
+    if new_hash:
+        await table.update({column: new_hash}).where((table.id == subject_id) & (column == old_hash))
+
+
 async def unblock_customer(customer_id: int) -> bool:
     """Lift a lockout and zero the failure counter; False when there is no such customer."""
     updated = await Customer.update(
@@ -131,6 +140,7 @@ async def operator_login(username: str, password: str, ip: str, now: datetime | 
         Operator.username == username).first()
     ok = await verify_secret_async(row["password_hash"] if row else None, password or "")
     if row and ok and row["active"]:
+        await _rehash(Operator, Operator.password_hash, row["id"], row["password_hash"], password)
         await _record("operator", username, row["id"], ip, True, "", now)
         return LoginResult(Outcome.OK, row["id"])
     await _record("operator", username, row["id"] if row else None, ip, False, "password", now)
