@@ -212,6 +212,32 @@ async def urgent_unconfirmed(customer_id: int) -> list[dict]:
     return [_plain(r) for r in rows]
 
 
+# The panel shell in one statement: the customer's name, the unread count and one row per
+# urgent message not yet confirmed (or one row with NULLs when there is none).
+_SHELL_SQL = """
+SELECT c.id AS id, c.name AS name,
+       (SELECT COUNT(*) FROM message_recipient u
+         WHERE u.customer = c.id AND u.read_at IS NULL) AS unread,
+       m.id AS urgent_id, m.subject AS urgent_subject
+  FROM customer c
+  LEFT JOIN (message_recipient r JOIN message m ON m.id = r.message AND m.urgent = {})
+         ON r.customer = c.id AND r.confirmed_at IS NULL
+ WHERE c.id = {}
+ ORDER BY m.id DESC
+"""
+
+
+async def panel_shell(customer_id: int) -> dict:
+    """What every panel page shows around its tab, in one query: `me` (id and name, None
+    for no such customer), the `unread` badge and the `urgent` banners (newest first)."""
+    rows = await MessageRecipient.raw(_SHELL_SQL, True, customer_id)
+    if not rows:
+        return {"me": None, "unread": 0, "urgent": []}
+    return {"me": {"id": rows[0]["id"], "name": rows[0]["name"]}, "unread": int(rows[0]["unread"]),
+            "urgent": [{"id": r["urgent_id"], "subject": r["urgent_subject"]}
+                       for r in rows if r["urgent_id"] is not None]}
+
+
 async def panel_counts(customer_id: int) -> dict:
     """What the panel shell shows on every page: the unread badge and urgent banners."""
     return {"unread": await unread_count(customer_id), "urgent": await urgent_unconfirmed(customer_id)}

@@ -65,3 +65,23 @@ async def test_debtors_are_customers_whose_payments_do_not_cover_charges():
     assert [r["customer"] for r in await MessageRecipient.select(MessageRecipient.customer).where(
         MessageRecipient.message == mid)] == [owes.id]
     assert nothing.id not in await messages.debtor_ids()
+
+
+async def test_panel_shell_in_one_query_is_each_customers_own():
+    a = await factories.customer(name="Anna Łąkowa")
+    b = await factories.customer(name="Bożena <b>Żak</b>")
+    everyone = await factories.message(subject="Awaria", audience="all", urgent=True)
+    only_a = await factories.message(subject="Pilne dla A", audience="customer", customer_id=a.id, urgent=True)
+    await factories.message(subject="Zwykła", audience="customer", customer_id=b.id)
+    now = datetime.now(timezone.utc)
+    await messages.confirm(b.id, everyone, now)
+
+    shell_a, shell_b = await messages.panel_shell(a.id), await messages.panel_shell(b.id)
+    assert shell_a == {"me": {"id": a.id, "name": "Anna Łąkowa"}, "unread": 2,
+                       "urgent": [{"id": only_a, "subject": "Pilne dla A"}, {"id": everyone, "subject": "Awaria"}]}
+    assert shell_b == {"me": {"id": b.id, "name": "Bożena <b>Żak</b>"}, "unread": 1, "urgent": []}
+    for c in (a, b):  # the same as the separate queries it replaces
+        shell = await messages.panel_shell(c.id)
+        assert shell["unread"] == await messages.unread_count(c.id)
+        assert shell["urgent"] == await messages.urgent_unconfirmed(c.id)
+    assert await messages.panel_shell(999_999) == {"me": None, "unread": 0, "urgent": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.di import Provide
 
-from app import customers, messages
+from app import messages
 from app.i18n import N_
 from app.routes._session import provide_customer_session
 from app.sessions import ActiveSession
@@ -25,5 +25,4 @@ CUSTOMER_DEPENDENCIES = {"session": Provide(provide_customer_session)}
 async def panel_context(session: ActiveSession) -> dict:
     """Who is logged in, for the header, and the tab bar (with the unread badge and the
     urgent-message banners)."""
-    return {"me": await customers.header(session.subject_id), "tabs": TABS,
-            **await messages.panel_counts(session.subject_id)}
+    return {**await messages.panel_shell(session.subject_id), "tabs": TABS}

@@ -52,6 +52,8 @@ def build_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only with a deploy (a restart): no stat() of every file per render.
+        auto_reload=False,
     )
     env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
     env.globals.update(
