@@ -188,15 +188,16 @@ async def query_count(url: str, path: str, headers: dict[str, str]) -> int:
     return max(counts)
 
 
-async def logins_under_load(url: str, creds: list[tuple[str, str]], watcher: dict[str, str], pid: int,
-                            fragment_clients: int = 10) -> tuple[int, float, float, Run]:
-    """`len(creds)` clients log in at once, each once; meanwhile `fragment_clients` logged-in
-    clients fetch /info fragments. Returns (logins, seconds, server CPU s, fragment run)."""
+async def logins_burst(url: str, creds: list[tuple[str, str]], pid: int, watcher: dict[str, str] | None = None,
+                       fragment_clients: int = 10) -> tuple[float, float, Run | None]:
+    """`len(creds)` clients log in at once, each once (GET /login, then POST). With `watcher`,
+    `fragment_clients` logged-in clients fetch /info fragments meanwhile. Returns (logins a
+    second, server CPU ms per login when nothing else ran, the fragments' run)."""
     done = asyncio.Event()
-    headers = {**PARTIAL, "Cookie": _cookie_header(watcher)}
     timings: list[float] = []
 
     async def fragments(conn: Conn) -> None:
+        headers = {**PARTIAL, "Cookie": _cookie_header(watcher)}
         while not done.is_set():
             start = time.perf_counter()
             status, _, _ = await conn.request("GET", "/info", headers)
@@ -208,14 +209,14 @@ async def logins_under_load(url: str, creds: list[tuple[str, str]], watcher: dic
         await login(conn, cid, pin)
         conn.close()
 
-    watchers = [asyncio.create_task(fragments(Conn(url))) for _ in range(fragment_clients)]
-    await asyncio.sleep(0.2)
+    watchers = [asyncio.create_task(fragments(Conn(url))) for _ in range(fragment_clients if watcher else 0)]
+    await asyncio.sleep(0.2 if watchers else 0)
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
     await asyncio.gather(*(one(cid, pin) for cid, pin in creds))
     elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
     done.set()
     await asyncio.gather(*watchers)
-    return len(creds), elapsed, cpu, Run(timings, elapsed, cpu, 0)
+    return len(creds) / elapsed, cpu / len(creds) * 1000, Run(timings, elapsed, cpu, 0) if watchers else None
 
 
 # --- the run -------------------------------------------------------------------------
@@ -289,8 +290,9 @@ def main() -> int:
                     failures.append(path)
                 print(f"{path:10} {size:6} B  {queries:2} queries  {got.line()}")
                 print(f"{'  bare':10} {size:6} B  {'':10} {base.line()}   "
-                      f"ratio {ratio:4.0%} {'ok' if ok else 'MISSED'}")
-            print("budgets: p99 ≤ 50 ms, ≥ 1000 req/s, ratio ≥ 50%, ≤ 2 queries per fragment")
+                      f"ratio {ratio:4.0%} (by CPU {base.cpu_ms / got.cpu_ms:4.0%}) {'ok' if ok else 'MISSED'}")
+            print("budgets: p99 ≤ 50 ms, ≥ 1000 req/s, ratio of req/s ≥ 50%, ≤ 2 queries per fragment "
+                  "(sizes are uncompressed; CPU is the server process's user+system time per request)")
             if args.full_requests:
                 full = await closed_loop(url, "/finances", {**FULL, "Cookie": _cookie_header(jar)},
                                          16, args.full_requests, proc.pid)
@@ -299,13 +301,16 @@ def main() -> int:
                 print(f"full /finances page, 16 connections: {full.line()}  "
                       f"({full.rps / 43:.1f}× LMS's 43 req/s; {'ok' if ok else 'MISSED'}, budget ≥ 430 req/s)")
             if n_logins:
-                count, elapsed, cpu, frag = await logins_under_load(url, creds[1:n_logins + 1], jar, proc.pid)
-                ok = count / elapsed >= 40 and frag.p(.99) <= 100
+                batch = creds[1:n_logins + 1]
+                rate, cpu_ms, _ = await logins_burst(url, batch, proc.pid)
+                print(f"{len(batch)} concurrent logins alone: {rate:.0f} logins/s, server CPU {cpu_ms:.1f} ms "
+                      f"per login ({'ok' if rate >= 40 else 'MISSED'}, budget ≥ 40 logins/s on one core)")
+                rate2, _, frag = await logins_burst(url, batch, proc.pid, watcher=jar)
+                ok = rate >= 40 and frag.p(.99) <= 100
                 failures.extend([] if ok else ["logins"])
-                print(f"{count} concurrent logins: {count / elapsed:.0f} logins/s, server CPU "
-                      f"{cpu / count * 1000:.1f} ms per login; /info fragments meanwhile: p50 "
-                      f"{frag.p(.5):.1f} ms, p99 {frag.p(.99):.1f} ms ({len(frag.timings)} requests) "
-                      f"({'ok' if ok else 'MISSED'}, budgets ≥ 40 logins/s, fragment p99 ≤ 100 ms)")
+                print(f"{len(batch)} concurrent logins again, with 10 clients fetching /info meanwhile: "
+                      f"{rate2:.0f} logins/s; the fragments: p50 {frag.p(.5):.1f} ms, p99 {frag.p(.99):.1f} ms "
+                      f"({len(frag.timings)} requests; {'ok' if frag.p(.99) <= 100 else 'MISSED'}, budget p99 ≤ 100 ms)")
 
         asyncio.run(run())
     print("all budgets met" if not failures else "missed: " + ", ".join(failures))
