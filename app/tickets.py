@@ -218,6 +218,25 @@ async def customer_public_messages(customer_id: int, ticket_id: int, after_id: i
     return await messages_after(ticket_id, after_id, include_internal=False)
 
 
+@dataclass(frozen=True)
+class Update:
+    """What a live thread needs after an event: the status now and the messages after the last."""
+    status: str
+    messages: list[Message]
+
+
+async def thread_update(ticket_id: int, after_id: int, customer_id: int | None) -> Update | None:
+    """A live thread's news: for a customer (scoped to them, public messages only) or, with
+    `customer_id` None, for operators (internal notes too). None when there is no such ticket."""
+    query = Ticket.select(Ticket.status).where(Ticket.id == ticket_id)
+    if customer_id is not None:
+        query = query.where(Ticket.customer == customer_id)
+    row = await query.first()
+    if row is None:
+        return None
+    return Update(row["status"], await messages_after(ticket_id, after_id, include_internal=customer_id is None))
+
+
 async def customer_reply(customer_id: int, ticket_id: int, body: str, now: datetime) -> bool:
     """Add the customer's reply; reopens a resolved ticket. False when the ticket is not theirs."""
     if errors := _body_errors(body):

@@ -13,7 +13,7 @@ from litestar.response import Response, ServerSentEvent, Template
 
 from app import tickets
 from app.i18n import _
-from app.routes._helpdesk import LABELS, after_commit, form_token, render_fragment
+from app.routes._helpdesk import LABELS, after_commit, form_token, live_thread, render_fragment
 from app.routes import live
 from app.routes._render import after_post, render
 from app.routes._session import settings_of
@@ -108,10 +108,7 @@ class HelpdeskController(Controller):
         if not await tickets.customer_owns(customer_id, ticket_id):
             raise NotFoundException()
 
-        async def fetch(last: int) -> list[tuple[int, str]]:
-            messages = await tickets.customer_public_messages(customer_id, ticket_id, last) or []
-            return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": False}))
-                    for m in messages]
+        fetch = live_thread(request, ticket_id, customer_id)
 
         last_id = last_event_id(request, after)
         return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
