@@ -7,7 +7,7 @@ import pytest
 from app.tables.helpdesk import Ticket, TicketMessage
 from app.tables.mail import MailOutbox
 from tests import factories
-from tests.conftest import PARTIAL, post_form, soup, texts
+from tests.conftest import PARTIAL, fragment_root, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +37,7 @@ async def test_page_and_fragment(customer_client):
     fragment = await customer_client.get("/helpdesk", headers=PARTIAL)
     frag = soup(fragment)
     assert frag.select_one("html") is None and frag.select_one("nav.tabs") is None
-    assert frag.find().get("id") == "helpdesk-tickets"
+    assert fragment_root(frag).get("id") == "helpdesk-tickets"
     assert len(frag.select("#helpdesk-list tbody tr")) == 2
 
 
@@ -72,7 +72,7 @@ async def test_create_ticket_htmx_returns_fragment(customer_client):
         "subject": "Przez htmx", "body": "Treść", "queue": "billing", "token": token}, headers=PARTIAL)
     assert response.status_code == 200
     doc = soup(response)
-    assert doc.find().get("id") == "helpdesk-tickets"
+    assert fragment_root(doc).get("id") == "helpdesk-tickets"
     assert texts(doc.select_one("#helpdesk-list tbody .subject")) == "Przez htmx"
     assert doc.select_one("input[name=subject]")["value"] == ""
     assert doc.select_one("input[name=token]")["value"] != token
@@ -113,7 +113,7 @@ async def test_thread_page_fragment_and_escaping(customer_client):
     assert listing.select("#helpdesk-list script") == []
     assert evil in listing.select_one("#helpdesk-list .subject").get_text()
     fragment = soup(await customer_client.get(f"/helpdesk/{ticket_id}", headers=PARTIAL))
-    assert fragment.find().get("id") == "helpdesk-thread"
+    assert fragment_root(fragment).get("id") == "helpdesk-thread"
     assert fragment.select_one("#helpdesk-messages")["hx-sse:connect"].startswith(f"/helpdesk/{ticket_id}/events")
 
 
@@ -154,7 +154,7 @@ async def test_customer_reply_reopens_resolved(customer_client):
     assert (await Ticket.select(Ticket.status).first())["status"] == "todo"
     htmx = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "I jeszcze"}, headers=PARTIAL)
     doc = soup(htmx)
-    assert doc.find().get("id") == "helpdesk-thread"
+    assert fragment_root(doc).get("id") == "helpdesk-thread"
     assert [m.get_text() for m in doc.select(".msg-body")][-2:] == ["Znowu nie działa", "I jeszcze"]
     empty = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "  "})
     assert empty.status_code == 422
@@ -171,10 +171,10 @@ async def test_admin_queue_filters_and_fragment(admin_client):
     # The filter form targets the queue alone (htmx names its target in HX-Target) ...
     billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new",
                                           headers={**PARTIAL, "HX-Target": "div#helpdesk-queue"}))
-    assert billing.find().get("id") == "helpdesk-queue"
+    assert fragment_root(billing).get("id") == "helpdesk-queue"
     # ... the admin menu the whole area.
     area = soup(await admin_client.get("/admin/helpdesk?queue=billing", headers=PARTIAL))
-    assert area.find().get("id") == "helpdesk-overview" and area.select_one("form.filters #helpdesk-queue") is None
+    assert fragment_root(area).get("id") == "helpdesk-overview" and area.select_one("form.filters #helpdesk-queue") is None
     assert area.select_one("#helpdesk-queue") is not None
     assert [texts(s) for s in billing.select(".subject")] == ["Faktura"]
     assert soup(await admin_client.get("/admin/helpdesk?status=resolved")).select("#helpdesk-queue tbody tr") == []

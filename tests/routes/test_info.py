@@ -83,3 +83,15 @@ async def test_previous_login_is_the_one_before_this_session(client):
     await post_form(client, "/login", {"customer_id": str(who.id), "pin": who.pin})
     second = texts(soup(await client.get("/info")).select_one(".last-login"))
     assert second.startswith("Poprzednie logowanie: 02.11.2026 08:15 z adresu"), second
+
+
+async def test_fragment_carries_its_page_title(customer_client):
+    """htmx sets document.title from a <head><title> in the answer: a tab switch renames the tab."""
+    from tests.conftest import fragment_root
+
+    for path, title in (("/info", "Informacje · WBOK"), ("/finances", "Finanse · WBOK"),
+                        ("/helpdesk", "Helpdesk · WBOK"), ("/stats", "Statystyki · WBOK"),
+                        ("/messages", "Wiadomości · WBOK")):
+        doc = soup(await customer_client.get(path, headers=PARTIAL))
+        assert doc.select_one("head > title").get_text() == title, path
+        assert fragment_root(doc).get("id", "").startswith(path.strip("/") + "-"), path
