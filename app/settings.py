@@ -37,6 +37,14 @@ class ISP:
     # A reminder goes out when charges this many days old are still unpaid.
     reminder_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
+    # A ticket filed without a queue goes to the first queue whose keywords (beginnings of
+    # words, any case) are in its subject or body, else to default_queue.
+    default_queue: str = "office"
+    queue_keywords: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "technical": ("internet", "połączeni", "router", "wifi", "wi-fi", "sygnał", "prędkoś", "łącz",
+                      "awari", "nie działa", "zrywa", "ping", "modem", "antena"),
+        "billing": ("faktur", "płatnoś", "wpłat", "przelew", "saldo", "zadłużeni", "nadpłat", "rachun"),
+    })
     # Whether customers may request a new correspondence address in Informacje.
     allow_mail_address_change: bool = True
     # Optional: a queue's e-mail address, told about each new ticket in that queue.
@@ -81,6 +89,8 @@ def load_isp(path: str | os.PathLike[str] | None) -> ISP:
     data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("isp", {})
     if "queues" in data:
         data["queues"] = tuple(data["queues"])
+    if "queue_keywords" in data:
+        data["queue_keywords"] = {k: tuple(v) for k, v in data["queue_keywords"].items()}
     if "name" in data and "short_name" not in data:
         data["short_name"] = ""  # not the demo ISP's short name under another ISP's name
     if len(data.get("short_name", "")) > QR_PAYEE_MAX:

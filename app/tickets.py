@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,9 +142,19 @@ async def _log(ticket_id: int, actor: str, action: str, now: datetime, operator_
                                          action=action, detail=detail[:200], created_at=now))
 
 
-def default_queue(queue: str, isp: ISP) -> str:
-    """The queue a new ticket goes to: the one chosen, or the only one there is."""
-    return isp.queues[0] if len(isp.queues) == 1 else queue
+def default_queue(queue: str, isp: ISP, subject: str = "", body: str = "") -> str:
+    """The queue a new ticket goes to: the one chosen, or the only one there is; with none
+    chosen, the first queue whose keywords (isp.queue_keywords, word beginnings, any case)
+    occur in the subject or body, else isp.default_queue. Operators can move it later."""
+    if len(isp.queues) == 1:
+        return isp.queues[0]
+    if queue:
+        return queue
+    text = f"{subject} {body}".casefold()
+    for name, words in isp.queue_keywords.items():
+        if name in isp.queues and any(re.search(r"\b" + re.escape(w.casefold()), text) for w in words):
+            return name
+    return isp.default_queue if isp.default_queue in isp.queues else isp.queues[0]
 
 
 async def open_ticket(customer_id: int, subject: str, body: str, queue: str, token: str,
@@ -151,7 +162,7 @@ async def open_ticket(customer_id: int, subject: str, body: str, queue: str, tok
     """Store a new ticket with its first message; returns (ticket id, created). The same
     form token twice returns the first ticket and creates nothing (a double click). With
     one queue the form asks for none, and the ticket goes to it."""
-    queue = default_queue(queue, isp)
+    queue = default_queue(queue.strip(), isp, subject, body)
     errors = validate_new(subject, body, queue, isp.queues)
     if errors:
         raise TicketError(errors)

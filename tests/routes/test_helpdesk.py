@@ -28,7 +28,7 @@ async def test_page_and_fragment(customer_client):
     assert doc.select_one("label[for=hd-subject]").get_text() == "Temat:"
     assert doc.select_one("#helpdesk-tickets button[type=submit]").get_text() == "Zapisz"
     assert "w godzinach od" in texts(doc.select_one("#helpdesk-tickets .hint"))
-    assert [o["value"] for o in doc.select("select[name=queue] option")] == ["office", "technical", "billing"]
+    assert [o["value"] for o in doc.select("select[name=queue] option")] == ["", "office", "technical", "billing"]
     rows = doc.select("#helpdesk-list tbody tr")
     assert [texts(r.select_one(".subject")) for r in rows] == ["Nowy temat", "Stary temat"]
     assert texts(rows[0].select_one(".status")) == "nowe"
@@ -295,3 +295,30 @@ async def test_new_ticket_notifies_queue_address(customer_client, settings, mail
     assert (await mail.deliver_outbox(settings)).sent == 1
     assert mailbox.messages[0]["To"] == "serwis@example.pl"
     assert f"http://x/admin/helpdesk/{ticket_id}" in mailbox.messages[0].get_content()
+
+
+async def test_post_without_queue_is_routed_by_keywords_else_to_the_default(customer_client):
+    """`queue` is optional (DESIGN.md): a router problem goes to the technical queue, an
+    invoice question to billing, anything else to isp.default_queue; "Nie wiem" is the same."""
+    from app.tables.helpdesk import Ticket
+
+    cases = [({"subject": "Router miga na czerwono", "body": "Od wczoraj WiFi zrywa połączenie."}, "technical"),
+             ({"subject": "Pytanie o FAKTURĘ", "body": "Dlaczego kwota jest inna?"}, "billing"),
+             ({"subject": "Zmiana adresu", "body": "Przeprowadzam się.", "queue": ""}, "office"),
+             ({"subject": "Zmiana pakietu", "body": "Router mam swój.", "queue": "billing"}, "billing")]
+    for n, (data, queue) in enumerate(cases):
+        token = await _new_ticket_token(customer_client)
+        response = await post_form(customer_client, "/helpdesk", {**data, "token": token + str(n)})
+        assert response.status_code == 303, response.text
+        row = await Ticket.select(Ticket.queue).where(Ticket.subject == data["subject"]).first()
+        assert row["queue"] == queue, data
+
+
+async def test_form_offers_let_us_decide_first(customer_client):
+    doc = soup(await customer_client.get("/helpdesk"))
+    first = doc.select_one("select[name=queue] option")
+    assert first["value"] == "" and first.has_attr("selected")
+    # On a phone the customer's tickets come before the long form.
+    section = doc.select_one("#helpdesk-tickets")
+    order = [el.get("id") for el in section.select("#helpdesk-list, form.ticket-form")]
+    assert order[0] == "helpdesk-list"
