@@ -40,6 +40,7 @@ class TicketRow:
     last_activity_at: datetime
     customer_id: int = 0
     customer_name: str = ""
+    unseen: bool = False  # an answer or status change the customer has not opened yet
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def _body_errors(body: str) -> dict[str, str]:
 
 def _row(r: dict) -> TicketRow:
     return TicketRow(r["id"], r["queue"], r["subject"], r["status"], r["created_at"],
-                     r["last_activity_at"], r.get("customer", 0), r.get("customer.name", "") or "")
+                     r["last_activity_at"], r.get("customer", 0), r.get("customer.name", "") or "",
+                     bool(r.get("customer_unseen")))
 
 
 def _message(r: dict) -> Message:
@@ -192,7 +194,7 @@ async def customer_tickets(customer_id: int) -> list[TicketRow]:
 
 
 _TICKET_COLUMNS = (Ticket.id, Ticket.queue, Ticket.subject, Ticket.status, Ticket.created_at,
-                   Ticket.last_activity_at, Ticket.customer)
+                   Ticket.last_activity_at, Ticket.customer, Ticket.customer_unseen)
 _MESSAGE_COLUMNS = (TicketMessage.id, TicketMessage.author, TicketMessage.body, TicketMessage.internal,
                     TicketMessage.created_at, TicketMessage.operator.name, TicketMessage.operator.username)
 
@@ -220,7 +222,20 @@ async def customer_thread(customer_id: int, ticket_id: int) -> Thread | None:
     ticket = await _ticket(ticket_id, customer_id)
     if ticket is None:
         return None
+    if ticket.unseen:
+        await mark_seen(customer_id, ticket_id)
     return Thread(ticket, await messages_after(ticket_id, 0, include_internal=False))
+
+
+async def mark_seen(customer_id: int, ticket_id: int) -> None:
+    """The customer has the thread in front of them: its answers are seen (the badge goes)."""
+    await Ticket.update({Ticket.customer_unseen: False}).where(
+        (Ticket.id == ticket_id) & (Ticket.customer == customer_id) & (Ticket.customer_unseen == True))  # noqa: E712
+
+
+async def unseen_count(customer_id: int) -> int:
+    """Tickets with an answer or status change the customer has not opened: the Helpdesk badge."""
+    return await Ticket.count().where((Ticket.customer == customer_id) & (Ticket.customer_unseen == True))  # noqa: E712
 
 
 async def customer_public_messages(customer_id: int, ticket_id: int, after_id: int) -> list[Message] | None:
@@ -239,12 +254,14 @@ class Update:
 async def thread_update(ticket_id: int, after_id: int, customer_id: int | None) -> Update | None:
     """A live thread's news: for a customer (scoped to them, public messages only) or, with
     `customer_id` None, for operators (internal notes too). None when there is no such ticket."""
-    query = Ticket.select(Ticket.status).where(Ticket.id == ticket_id)
+    query = Ticket.select(Ticket.status, Ticket.customer_unseen).where(Ticket.id == ticket_id)
     if customer_id is not None:
         query = query.where(Ticket.customer == customer_id)
     row = await query.first()
     if row is None:
         return None
+    if customer_id is not None and row["customer_unseen"]:
+        await mark_seen(customer_id, ticket_id)  # it arrives in the open thread: seen
     return Update(row["status"], await messages_after(ticket_id, after_id, include_internal=customer_id is None))
 
 
@@ -298,6 +315,7 @@ async def operator_answer(operator_id: int, ticket_id: int, body: str, internal:
         changes = {Ticket.status: status, Ticket.queue: queue}
         if public_body or status != row["status"]:
             changes[Ticket.last_activity_at] = now
+            changes[Ticket.customer_unseen] = True
         await Ticket.update(changes).where(Ticket.id == ticket_id)
         resolved = status == RESOLVED and row["status"] != RESOLVED
         if (public_body or resolved) and row["customer.email"]:

@@ -71,7 +71,9 @@ class HelpdeskController(Controller):
                              channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         async def fetch(last: int) -> list[tuple[int, str]]:
             rows = await tickets.customer_tickets(session.subject_id)
-            return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows}))]
+            badge = {"answers": sum(t.unseen for t in rows), "oob": True}  # the tab's badge too
+            return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows})
+                     + render_fragment(request, "helpdesk/_badge.html", badge))]
 
         return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
                                headers=NO_STORE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.di import Provide
 
-from app import customers, messages
+from app import customers, messages, tickets
 from app.i18n import N_
 from app.routes._session import provide_customer_session
 from app.sessions import ActiveSession
@@ -26,4 +26,5 @@ async def panel_context(session: ActiveSession) -> dict:
     """Who is logged in, for the header, and the tab bar (with the unread badge and the
     urgent-message banners)."""
     return {"me": await customers.header(session.subject_id), "tabs": TABS,
+            "answers": await tickets.unseen_count(session.subject_id),
             **await messages.panel_counts(session.subject_id)}

@@ -115,6 +115,13 @@ def test_ticket_list_updates_live_on_status_change(page, live_server):
         assert response.status_code == 303
     page.wait_for_function(
         "() => document.querySelector('#helpdesk-list .status').textContent === 'rozwiązane'", timeout=5_000)
+    # The answer is unseen: the tab's badge lights up live, and opening the thread clears it.
+    page.wait_for_function("() => document.querySelector('#tabs #answers-badge').textContent === '1'",
+                           timeout=2_000)
+    page.click(f"#helpdesk-list a[href='/helpdesk/{ticket_id}'] >> nth=0")
+    page.wait_for_selector("#helpdesk-thread")
+    page.wait_for_function("() => document.querySelector('#tabs #answers-badge').textContent === ''",
+                           timeout=2_000)
     print(f"list updated {time.monotonic() - started:.2f} s after the operator's POST started")
 
 

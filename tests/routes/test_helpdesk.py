@@ -322,3 +322,33 @@ async def test_form_offers_let_us_decide_first(customer_client):
     section = doc.select_one("#helpdesk-tickets")
     order = [el.get("id") for el in section.select("#helpdesk-list, form.ticket-form")]
     assert order[0] == "helpdesk-list"
+
+
+async def test_badge_while_an_answer_is_unseen(customer_client):
+    """An operator's answer lights the Helpdesk tab's badge and marks the row; opening the
+    thread (page or fragment) clears both, and the fragment says so out of band."""
+    from datetime import datetime, timezone
+
+    from app.settings import ISP
+    from app.tickets import operator_answer
+
+    cid = customer_client.customer.id
+    first = await factories.ticket(cid, subject="Pierwsze")
+    second = await factories.ticket(cid, subject="Drugie")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("#answers-badge")) == ""
+    operator = await factories.operator()
+    for ticket_id in (first, second):
+        await operator_answer(operator.id, ticket_id, "Sprawdzamy.", False, "todo", "",
+                              datetime.now(timezone.utc), ISP(), "http://wbok.test")
+    await operator_answer(operator.id, first, "Notatka", True, "", "", datetime.now(timezone.utc), ISP(), "")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("nav#tabs a[href='/helpdesk'] #answers-badge.badge")) == "2"
+    assert len(page.select("#helpdesk-list .answered")) == 2
+    fragment = soup(await customer_client.get(f"/helpdesk/{first}", headers=PARTIAL))
+    assert texts(fragment.select_one("#answers-badge[hx-swap-oob]")) == "1"
+    page = soup(await customer_client.get("/info"))
+    assert texts(page.select_one("#answers-badge")) == "1"
+    await customer_client.get(f"/helpdesk/{second}")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("#answers-badge")) == "" and not page.select("#helpdesk-list .answered")
