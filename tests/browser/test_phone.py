@@ -159,3 +159,39 @@ def test_axe_finds_no_serious_violation(browser, live_server):
     finally:
         context.close()
     assert problems == [], "\n".join(problems)
+
+
+TARGETS = """() => [...document.querySelectorAll(
+    'button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), #tabs a, a.fin-icon, ' +
+    'label.fin-tap, label.choice, label.check, .skip')]
+  .filter(e => e.offsetParent !== null && !e.closest('[hidden]'))
+  .map(e => { const r = e.getBoundingClientRect();
+              return [e.tagName + '.' + e.className + ' ' + (e.textContent || e.name || '').trim().slice(0, 30),
+                      Math.round(r.width), Math.round(r.height)] })
+  .filter(([, w, h]) => h < 44 || w < 44)"""
+
+
+def test_tap_targets_and_visible_focus(browser, live_server):
+    who, _, message, ticket = run(_customer_with_everything())
+    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/login")
+        small = {"/login": page.evaluate(TARGETS)}
+        log_in(page, who)
+        for path in _pages(message, ticket):
+            page.goto(path)
+            small[path] = page.evaluate(TARGETS)
+        assert {k: v for k, v in small.items() if v} == {}
+        page.goto("/finances")
+        page.keyboard.press("Tab")
+        focused = page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e),
+            r = e.getBoundingClientRect(); return [e.className, s.outlineStyle, r.top >= 0 && r.bottom > 0] }""")
+        assert focused == ["skip", "solid", True]  # "Przejdź do treści", visible when focused
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#content"
+        page.keyboard.press("Tab")
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    finally:
+        context.close()
