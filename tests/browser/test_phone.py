@@ -116,6 +116,8 @@ def test_copy_buttons_put_the_transfer_data_on_the_clipboard(browser, live_serve
         assert page.locator(".fin-qr").is_hidden()  # a phone cannot scan its own screen
         page.set_viewport_size({"width": 1280, "height": 800})
         assert page.locator(".fin-qr").is_visible()
+        if SHOTS:
+            page.screenshot(path=f"{SHOTS}/finances-1280.png", full_page=True)
     finally:
         context.close()
 
