@@ -154,11 +154,14 @@ async def login_history(customer_id: int, limit: int = 50) -> list[dict]:
 
 
 async def last_login(customer_id: int, before: datetime | None = None) -> dict | None:
-    """The latest successful login, optionally strictly before `before` (the current one)."""
+    """The successful login before the current one: the session of `before` (its start) is
+    opened after its own login was recorded, so the latest success up to `before` is this very
+    login and the previous one is the next. Without `before`, the latest success."""
     query = LoginAttempt.select(LoginAttempt.at, LoginAttempt.ip).where(
         (LoginAttempt.kind == "customer") & (LoginAttempt.subject_id == customer_id)
         & (LoginAttempt.success == True)  # noqa: E712
     )
-    if before is not None:
-        query = query.where(LoginAttempt.at < before)
-    return await query.order_by(LoginAttempt.at, ascending=False).first()
+    if before is None:
+        return await query.order_by(LoginAttempt.at, ascending=False).first()
+    query = query.where(LoginAttempt.at <= before)
+    return await query.order_by(LoginAttempt.at, ascending=False).offset(1).first()

@@ -9,6 +9,7 @@ from piccolo.query.functions.aggregate import Max, Min, Sum
 
 from app import db
 from app.customers import TariffLine, current_tariffs
+from app.due import Due, amount_due
 from app.i18n import N_
 from app.money import MAX_GROSZE, parse_money
 from app.settings import ISP
@@ -142,6 +143,7 @@ class FinancesView:
     tariffs: list[TariffLine]
     statement: Statement
     transfer: TransferForm | None = None
+    due: Due | None = None  # the "Do zapłaty" box
 
     @property
     def debt(self) -> int:
@@ -155,12 +157,14 @@ async def finances_data(customer_id: int, isp: ISP, today: date, year: int | Non
     if payer is None:
         return None
     total = await balance(customer_id)
+    owed = await amount_due(customer_id, -total, today)
     return FinancesView(
         balance=total,
         account=format_nrb(virtual_account(isp, customer_id)),
         tariffs=await current_tariffs(customer_id, today),
         statement=await statement(customer_id, today, year),
-        transfer=build_transfer(isp, customer_id, *payer, -total) if total < 0 else None,
+        transfer=build_transfer(isp, customer_id, *payer, -total, owed.numbers) if total < 0 else None,
+        due=owed,
     )
 
 
@@ -170,7 +174,9 @@ async def transfer_form(customer_id: int, isp: ISP) -> TransferForm | None:
     payer = await _payer(customer_id)
     if payer is None:
         return None
-    return build_transfer(isp, customer_id, *payer, max(0, -await balance(customer_id)))
+    debt = max(0, -await balance(customer_id))
+    owed = await amount_due(customer_id, debt, date.today())
+    return build_transfer(isp, customer_id, *payer, debt, owed.numbers)
 
 
 async def _payer(customer_id: int) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+QR_PAYEE_MAX = 20  # the payee field of the ZBP 2D transfer code
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class ISP:
     """The ISP's own data, printed on invoices and transfer forms."""
 
     name: str = "HLG Networks Sp. z o.o."
+    # The payee in the transfer QR code, whose field holds 20 characters (ZBP 2D).
+    short_name: str = "HLG Networks"
     street: str = "ul. Przykładowa 1"
     postal_code: str = "00-001"
     city: str = "Warszawa"
@@ -34,10 +37,23 @@ class ISP:
     # A reminder goes out when charges this many days old are still unpaid.
     reminder_days: int = 14
     queues: tuple[str, ...] = ("office", "technical", "billing")
+    # A ticket filed without a queue goes to the first queue whose keywords (beginnings of
+    # words, any case) are in its subject or body, else to default_queue.
+    default_queue: str = "office"
+    queue_keywords: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "technical": ("internet", "połączeni", "router", "wifi", "wi-fi", "sygnał", "prędkoś", "łącz",
+                      "awari", "nie działa", "zrywa", "ping", "modem", "antena"),
+        "billing": ("faktur", "płatnoś", "wpłat", "przelew", "saldo", "zadłużeni", "nadpłat", "rachun"),
+    })
     # Whether customers may request a new correspondence address in Informacje.
     allow_mail_address_change: bool = True
     # Optional: a queue's e-mail address, told about each new ticket in that queue.
     queue_emails: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def payee_short(self) -> str:
+        """The QR payee: `short_name`, or the full name when that fits in 20 characters."""
+        return self.short_name or (self.name if len(self.name) <= QR_PAYEE_MAX else "")
 
     @property
     def address(self) -> str:
@@ -73,6 +89,15 @@ def load_isp(path: str | os.PathLike[str] | None) -> ISP:
     data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("isp", {})
     if "queues" in data:
         data["queues"] = tuple(data["queues"])
+    if "queue_keywords" in data:
+        data["queue_keywords"] = {k: tuple(v) for k, v in data["queue_keywords"].items()}
+    if "name" in data and "short_name" not in data:
+        data["short_name"] = ""  # not the demo ISP's short name under another ISP's name
+    if len(data.get("short_name", "")) > QR_PAYEE_MAX:
+        raise ValueError(f"isp.short_name has more than {QR_PAYEE_MAX} characters: {data['short_name']!r}")
+    if len(data.get("name", "")) > QR_PAYEE_MAX and not data.get("short_name", ISP.short_name):
+        raise ValueError(f"isp.name has more than {QR_PAYEE_MAX} characters: set isp.short_name "
+                         "for the payee in transfer QR codes")
     return ISP(**data)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ class TicketRow:
     last_activity_at: datetime
     customer_id: int = 0
     customer_name: str = ""
+    unseen: bool = False  # an answer or status change the customer has not opened yet
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ def _body_errors(body: str) -> dict[str, str]:
 
 def _row(r: dict) -> TicketRow:
     return TicketRow(r["id"], r["queue"], r["subject"], r["status"], r["created_at"],
-                     r["last_activity_at"], r.get("customer", 0), r.get("customer.name", "") or "")
+                     r["last_activity_at"], r.get("customer", 0), r.get("customer.name", "") or "",
+                     bool(r.get("customer_unseen")))
 
 
 def _message(r: dict) -> Message:
@@ -141,9 +144,19 @@ async def _log(ticket_id: int, actor: str, action: str, now: datetime, operator_
                                          action=action, detail=detail[:200], created_at=now))
 
 
-def default_queue(queue: str, isp: ISP) -> str:
-    """The queue a new ticket goes to: the one chosen, or the only one there is."""
-    return isp.queues[0] if len(isp.queues) == 1 else queue
+def default_queue(queue: str, isp: ISP, subject: str = "", body: str = "") -> str:
+    """The queue a new ticket goes to: the one chosen, or the only one there is; with none
+    chosen, the first queue whose keywords (isp.queue_keywords, word beginnings, any case)
+    occur in the subject or body, else isp.default_queue. Operators can move it later."""
+    if len(isp.queues) == 1:
+        return isp.queues[0]
+    if queue:
+        return queue
+    text = f"{subject} {body}".casefold()
+    for name, words in isp.queue_keywords.items():
+        if name in isp.queues and any(re.search(r"\b" + re.escape(w.casefold()), text) for w in words):
+            return name
+    return isp.default_queue if isp.default_queue in isp.queues else isp.queues[0]
 
 
 async def open_ticket(customer_id: int, subject: str, body: str, queue: str, token: str,
@@ -151,7 +164,7 @@ async def open_ticket(customer_id: int, subject: str, body: str, queue: str, tok
     """Store a new ticket with its first message; returns (ticket id, created). The same
     form token twice returns the first ticket and creates nothing (a double click). With
     one queue the form asks for none, and the ticket goes to it."""
-    queue = default_queue(queue, isp)
+    queue = default_queue(queue.strip(), isp, subject, body)
     errors = validate_new(subject, body, queue, isp.queues)
     if errors:
         raise TicketError(errors)
@@ -181,7 +194,7 @@ async def customer_tickets(customer_id: int) -> list[TicketRow]:
 
 
 _TICKET_COLUMNS = (Ticket.id, Ticket.queue, Ticket.subject, Ticket.status, Ticket.created_at,
-                   Ticket.last_activity_at, Ticket.customer)
+                   Ticket.last_activity_at, Ticket.customer, Ticket.customer_unseen)
 _MESSAGE_COLUMNS = (TicketMessage.id, TicketMessage.author, TicketMessage.body, TicketMessage.internal,
                     TicketMessage.created_at, TicketMessage.operator.name, TicketMessage.operator.username)
 
@@ -209,13 +222,47 @@ async def customer_thread(customer_id: int, ticket_id: int) -> Thread | None:
     ticket = await _ticket(ticket_id, customer_id)
     if ticket is None:
         return None
+    if ticket.unseen:
+        await mark_seen(customer_id, ticket_id)
     return Thread(ticket, await messages_after(ticket_id, 0, include_internal=False))
+
+
+async def mark_seen(customer_id: int, ticket_id: int) -> None:
+    """The customer has the thread in front of them: its answers are seen (the badge goes)."""
+    await Ticket.update({Ticket.customer_unseen: False}).where(
+        (Ticket.id == ticket_id) & (Ticket.customer == customer_id) & (Ticket.customer_unseen == True))  # noqa: E712
+
+
+async def unseen_count(customer_id: int) -> int:
+    """Tickets with an answer or status change the customer has not opened: the Helpdesk badge."""
+    return await Ticket.count().where((Ticket.customer == customer_id) & (Ticket.customer_unseen == True))  # noqa: E712
 
 
 async def customer_public_messages(customer_id: int, ticket_id: int, after_id: int) -> list[Message] | None:
     if await _ticket(ticket_id, customer_id) is None:
         return None
     return await messages_after(ticket_id, after_id, include_internal=False)
+
+
+@dataclass(frozen=True)
+class Update:
+    """What a live thread needs after an event: the status now and the messages after the last."""
+    status: str
+    messages: list[Message]
+
+
+async def thread_update(ticket_id: int, after_id: int, customer_id: int | None) -> Update | None:
+    """A live thread's news: for a customer (scoped to them, public messages only) or, with
+    `customer_id` None, for operators (internal notes too). None when there is no such ticket."""
+    query = Ticket.select(Ticket.status, Ticket.customer_unseen).where(Ticket.id == ticket_id)
+    if customer_id is not None:
+        query = query.where(Ticket.customer == customer_id)
+    row = await query.first()
+    if row is None:
+        return None
+    if customer_id is not None and row["customer_unseen"]:
+        await mark_seen(customer_id, ticket_id)  # it arrives in the open thread: seen
+    return Update(row["status"], await messages_after(ticket_id, after_id, include_internal=customer_id is None))
 
 
 async def customer_reply(customer_id: int, ticket_id: int, body: str, now: datetime) -> bool:
@@ -268,6 +315,7 @@ async def operator_answer(operator_id: int, ticket_id: int, body: str, internal:
         changes = {Ticket.status: status, Ticket.queue: queue}
         if public_body or status != row["status"]:
             changes[Ticket.last_activity_at] = now
+            changes[Ticket.customer_unseen] = True
         await Ticket.update(changes).where(Ticket.id == ticket_id)
         resolved = status == RESOLVED and row["status"] != RESOLVED
         if (public_body or resolved) and row["customer.email"]:

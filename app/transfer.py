@@ -56,9 +56,16 @@ def customer_ref(customer_id: int) -> str:
     return f"{customer_id:04d}"
 
 
-def transfer_title(customer_id: int) -> str:
-    """Short enough (≤ 32 characters) to survive the QR title limit whole."""
-    return f"Abonament, ID Klienta {customer_ref(customer_id)}"
+def transfer_title(customer_id: int, invoice_numbers: tuple[str, ...] = ()) -> str:
+    """The unpaid invoices' numbers and the customer ID, as the invoice asks: `FV/7/11/2026,
+    ID Klienta 0042`. Numbers that do not all fit the QR title limit (32 characters) give
+    way to "Abonament", so the form, the QR and the bank all read the same whole title."""
+    ref = f"ID Klienta {customer_ref(customer_id)}"
+    if invoice_numbers:
+        title = ", ".join([*invoice_numbers, ref])
+        if len(title) <= QR_TITLE_MAX:
+            return title
+    return f"Abonament, {ref}"
 
 
 def virtual_account(isp: ISP, customer_id: int) -> str:
@@ -153,11 +160,13 @@ def _qr(payload: str) -> segno.QRCode:
 
 
 def build_transfer(
-    isp: ISP, customer_id: int, payer_name: str, payer_address: str, grosze: int
+    isp: ISP, customer_id: int, payer_name: str, payer_address: str, grosze: int,
+    invoice_numbers: tuple[str, ...] = (),
 ) -> TransferForm:
-    """The form for paying `grosze` to the customer's virtual account."""
+    """The form for paying `grosze` to the customer's virtual account, for the invoices
+    named (the unpaid ones, when known)."""
     nrb = virtual_account(isp, customer_id)
-    title = transfer_title(customer_id)
+    title = transfer_title(customer_id, invoice_numbers)
     return TransferForm(
         payee_name=isp.name,
         payee_address=isp.address,
@@ -167,5 +176,5 @@ def build_transfer(
         payer_name=payer_name,
         payer_address=payer_address,
         title=title,
-        qr=qr_payload(isp.nip, nrb, grosze, isp.name, title),
+        qr=qr_payload(isp.nip, nrb, grosze, isp.payee_short, title),
     )

@@ -22,7 +22,11 @@
     if (n) f.querySelector(".fin-none").hidden = true;
     return n;
   }
-  function each() { var fs = document.querySelectorAll(".fin-print"); for (var i = 0; i < fs.length; i++) count(fs[i]); }
+  function each() {
+    var fs = document.querySelectorAll(".fin-print"), cs = document.querySelectorAll(".fin-counter, [data-copy]"), i;
+    for (i = 0; i < cs.length; i++) cs[i].hidden = false;  // without JS the count would stay 0
+    for (i = 0; i < fs.length; i++) count(fs[i]);
+  }
   document.addEventListener("change", function (e) {
     if (e.target.name === "invoice_id" && e.target.form) count(e.target.form);
   });
@@ -40,4 +44,26 @@
   });
   document.addEventListener("htmx:after:swap", each);
   document.addEventListener("DOMContentLoaded", each);
+})();
+// Finanse: copy the account number, the amount or the title (the text stays selectable).
+(function () {
+  function done(b) {
+    var label = b.textContent;
+    b.textContent = b.getAttribute("data-done");
+    setTimeout(function () { b.textContent = label; }, 2000);
+  }
+  function fallback(b, text) {
+    var t = document.createElement("textarea");
+    t.value = text; t.setAttribute("readonly", ""); t.style.position = "fixed"; t.style.opacity = "0";
+    document.body.appendChild(t); t.select();
+    try { if (document.execCommand("copy")) done(b); } finally { t.remove(); }
+  }
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) return;
+    var text = b.getAttribute("data-copy");
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(b); }, function () { fallback(b, text); });
+    } else fallback(b, text);
+  });
 })();

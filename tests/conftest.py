@@ -260,3 +260,13 @@ def soup(response):
 def texts(node) -> str:
     return re.sub(r"\s+", " ", node.get_text(" ")).strip()
 
+
+
+def fragment_root(doc):
+    """The root element of a fragment: the first one after the <head><title> that a fragment
+    carries (htmx sets document.title from it), which holds nothing else."""
+    first = doc.find()
+    if first is not None and first.name == "head":
+        assert [t.name for t in first.find_all()] == ["title"], first
+        first = first.find_next_sibling()
+    return first

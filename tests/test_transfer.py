@@ -145,7 +145,7 @@ def test_build_transfer():
     assert form.amount == 12345 and form.amount_display == "123,45 zł"
     assert form.amount_words == "sto dwadzieścia trzy złote 45/100"
     assert form.account_display == format_nrb(form.account)
-    assert form.qr == qr_payload(ISP_.nip, form.account, 12345, ISP_.name, form.title)
+    assert form.qr == qr_payload(ISP_.nip, form.account, 12345, "HLG Networks", form.title)
     assert f"|{form.title}|" in form.qr
     with pytest.raises(dataclasses.FrozenInstanceError):
         form.amount = 1
@@ -173,3 +173,27 @@ def test_qr_cache_changes_with_the_amount():
     assert qr_svg.cache_info().misses == 2
     assert qr_png(_payload(12345)) != qr_png(_payload(2345))
     assert qr_png(_payload(2345)) == qr_png.__wrapped__(_payload(2345))
+
+def test_title_names_the_unpaid_invoices_when_they_fit():
+    one = build_transfer(ISP_, 8, "Jan Żółć", "Łódź", 7999, ("FV/7/11/2026",))
+    assert one.title == "FV/7/11/2026, ID Klienta 0008"
+    assert one.qr.split("|")[5] == one.title  # the form and the QR say the same, whole
+    two = build_transfer(ISP_, 8, "Jan Żółć", "Łódź", 15998, ("FV/7/10/2026", "FV/7/11/2026"))
+    assert two.title == "Abonament, ID Klienta 0008" and two.qr.split("|")[5] == two.title
+
+
+def test_qr_payee_is_the_configured_short_name_not_a_cut(tmp_path):
+    from app.settings import load_isp
+
+    assert build_transfer(ISP_, 8, "Jan", "Łódź", 100).qr.split("|")[4] == "HLG Networks"
+    config = tmp_path / "wbok.toml"
+    config.write_text('[isp]\nname = "Światłonet Żółkiewski Sp. z o.o."\nshort_name = "Światłonet"\n',
+                      encoding="utf-8")
+    isp = load_isp(config)
+    assert build_transfer(isp, 8, "Jan", "Łódź", 100).qr.split("|")[4] == "Światłonet"
+    config.write_text('[isp]\nname = "Światłonet Żółkiewski Sp. z o.o."\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="short_name"):
+        load_isp(config)
+    config.write_text('[isp]\nshort_name = "Światłonet Żółkiewski Sp."\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="20"):
+        load_isp(config)

@@ -56,3 +56,29 @@ def after_commit(request: Request, channels: ChannelsPlugin, response: Response,
     live.publish(channels, ticket_id, customer_id, public)
     response.background = BackgroundTask(mail.deliver_outbox, settings_of(request))
     return response
+
+
+def live_thread(request: Request, ticket_id: int, customer_id: int | None):
+    """The fetch of a live thread's stream (live.stream): new messages, then the status label
+    (and, for operators, the status select) as out-of-band swaps whenever the status differs
+    from the one last sent; the first fetch of a connection always sends it, so a thread
+    opened before a change shows the status after it."""
+    staff = customer_id is None
+    sent = {"status": None}
+
+    async def fetch(last: int) -> list[tuple[int, str]]:
+        update = await tickets.thread_update(ticket_id, last, customer_id)
+        if update is None:
+            return []
+        items = [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": staff}))
+                 for m in update.messages]
+        if update.status != sent["status"]:
+            sent["status"] = update.status
+            html = render_fragment(request, "helpdesk/_status.html", {"status": update.status, "oob": True})
+            if staff:
+                html += render_fragment(request, "admin/helpdesk/_status_select.html",
+                                        {"current": update.status, "oob": True})
+            items.append((max([last] + [m.id for m in update.messages]), html))
+        return items
+
+    return fetch

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Response, Template
 from app.i18n import _
 
 VARY = "HX-Request, HX-Request-Type, HX-History-Restore-Request, HX-Target"
+FRAGMENT = "_fragment.html"  # a fragment alone, with its page's title
 
 
 def wants_fragment(request: Request) -> bool:
@@ -37,11 +38,12 @@ def render(
     `parts` maps an element id inside the fragment to a smaller fragment for requests that
     target only that element (a search box refreshing its list, not the whole area)."""
     partial = bool(fragment) and wants_fragment(request)
-    name = page
+    name, extra = page, {}
     if partial:
         target = request.headers.get("hx-target", "").partition("#")[2]
-        name = (parts or {}).get(target, fragment)
-    return Template(template_name=name, context={**context, "partial": partial},
+        # The fragment goes out behind the page's <title>, which htmx puts in document.title.
+        name, extra = FRAGMENT, {"fragment_template": (parts or {}).get(target, fragment), "page_template": page}
+    return Template(template_name=name, context={**context, **extra, "partial": partial},
                     status_code=status_code, headers={"Vary": VARY})
 
 

@@ -13,7 +13,7 @@ from litestar.response import Response, ServerSentEvent, Template
 
 from app import tickets
 from app.i18n import _
-from app.routes._helpdesk import LABELS, after_commit, form_token, render_fragment
+from app.routes._helpdesk import LABELS, after_commit, form_token, live_thread, render_fragment
 from app.routes import live
 from app.routes._render import after_post, render
 from app.routes._session import settings_of
@@ -71,7 +71,9 @@ class HelpdeskController(Controller):
                              channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         async def fetch(last: int) -> list[tuple[int, str]]:
             rows = await tickets.customer_tickets(session.subject_id)
-            return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows}))]
+            badge = {"answers": sum(t.unseen for t in rows), "oob": True}  # the tab's badge too
+            return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows})
+                     + render_fragment(request, "helpdesk/_badge.html", badge))]
 
         return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
                                headers=NO_STORE)
@@ -108,10 +110,7 @@ class HelpdeskController(Controller):
         if not await tickets.customer_owns(customer_id, ticket_id):
             raise NotFoundException()
 
-        async def fetch(last: int) -> list[tuple[int, str]]:
-            messages = await tickets.customer_public_messages(customer_id, ticket_id, last) or []
-            return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": False}))
-                    for m in messages]
+        fetch = live_thread(request, ticket_id, customer_id)
 
         last_id = last_event_id(request, after)
         return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.di import Provide
 
-from app import messages
+from app import messages, tickets
 from app.i18n import N_
 from app.routes._session import provide_customer_session
 from app.sessions import ActiveSession
@@ -25,4 +25,5 @@ CUSTOMER_DEPENDENCIES = {"session": Provide(provide_customer_session)}
 async def panel_context(session: ActiveSession) -> dict:
     """Who is logged in, for the header, and the tab bar (with the unread badge and the
     urgent-message banners)."""
-    return {**await messages.panel_shell(session.subject_id), "tabs": TABS}
+    return {**await messages.panel_shell(session.subject_id), "tabs": TABS,
+            "answers": await tickets.unseen_count(session.subject_id)}

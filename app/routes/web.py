@@ -6,7 +6,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -45,6 +46,17 @@ def _jinja_ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.translations(i18n.current_locale.get()).ngettext(singular, plural, n)
 
 
+@pass_context
+def page_title(context, name: str) -> Markup:
+    """The `title` block of page template `name`, rendered with the current context: what a
+    fragment sent alone puts in <head><title> so that htmx sets document.title on the swap."""
+    template = context.environment.get_template(name)
+    block = template.blocks.get("title")
+    if block is None:
+        return Markup("")
+    return Markup("".join(block(template.new_context(context.get_all(), shared=True))).strip())
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -58,6 +70,7 @@ def build_environment() -> Environment:
     env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
     env.globals.update(
         static_url=static_url,
+        page_title=page_title,
         current_locale=i18n.current_locale.get,
         locales=i18n.LOCALES,
     )

@@ -20,6 +20,8 @@ class Ticket(Table):
     # "<customer id>:<one-time form token>": a double submit of one form hits this
     # unique key instead of creating a second ticket.
     submit_key = Varchar(length=80, unique=True, null=True, default=None)
+    # An operator's answer or status change the customer has not opened yet (the tab's badge).
+    customer_unseen = Boolean(default=False, index=True)
 
 
 class TicketMessage(Table):

@@ -59,6 +59,14 @@ def test_operator_answer_appears_live(page, browser, live_server):
         assert time.monotonic() - started < 2.0
         assert page.inner_text(".msg-operator .msg-body") == "Dzień dobry,\nproszę zrestartować router."
         assert page.evaluate("window.__noReload") is True
+        # The status label follows live, in the same second as the answer.
+        page.wait_for_function("() => document.querySelector('#ticket-status').textContent === 'do zrealizowania'",
+                               timeout=2_000)
+        staff.select_option("select[name=status]", "resolved")
+        staff.click("#helpdesk-ticket button[type=submit]")
+        page.wait_for_function("() => document.querySelector('#ticket-status').textContent === 'rozwiązane'",
+                               timeout=2_000)
+        page.wait_for_selector("#helpdesk-thread .reply-form")
         assert "sprawdzić nadajnik" not in page.content()
 
         page.fill("textarea[name=body]", "Zrestartowałem, dalej nie działa.")
@@ -68,6 +76,10 @@ def test_operator_answer_appears_live(page, browser, live_server):
             "() => [...document.querySelectorAll('.msg-customer .msg-body')]"
             ".some(e => e.textContent === 'Zrestartowałem, dalej nie działa.')", timeout=2_000)
         assert time.monotonic() - started < 2.0
+        # Reopened by the reply: the operator's open page says so, the select too.
+        staff.wait_for_function("() => document.querySelector('#ticket-status').textContent === 'do zrealizowania'",
+                                timeout=2_000)
+        assert staff.eval_on_selector("select[name=status]", "s => s.value") == "todo"
         # The customer's own reply shows once: the POST answer re-renders the thread.
         assert page.locator(".msg-customer").count() == 2
         _shot(page, "helpdesk-thread")
@@ -103,6 +115,13 @@ def test_ticket_list_updates_live_on_status_change(page, live_server):
         assert response.status_code == 303
     page.wait_for_function(
         "() => document.querySelector('#helpdesk-list .status').textContent === 'rozwiązane'", timeout=5_000)
+    # The answer is unseen: the tab's badge lights up live, and opening the thread clears it.
+    page.wait_for_function("() => document.querySelector('#tabs #answers-badge').textContent === '1'",
+                           timeout=2_000)
+    page.click(f"#helpdesk-list a[href='/helpdesk/{ticket_id}'] >> nth=0")
+    page.wait_for_selector("#helpdesk-thread")
+    page.wait_for_function("() => document.querySelector('#tabs #answers-badge').textContent === ''",
+                           timeout=2_000)
     print(f"list updated {time.monotonic() - started:.2f} s after the operator's POST started")
 
 

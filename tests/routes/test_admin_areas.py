@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.conftest import soup
+from tests.conftest import fragment_root, soup
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def test_area_page_and_fragment(admin_client, url, root, current):
     fragment = await admin_client.get(url, headers=PARTIAL)
     assert fragment.status_code == 200
     part = soup(fragment)
-    assert part.find().get("id") == root, "the fragment's root is the area itself"
+    assert fragment_root(part).get("id") == root, "the fragment's root is the area itself"
     assert part.select_one("html, nav#tabs, main") is None
     # One URL, two bodies from the same data: the fragment is what the page's #content holds.
     assert [t.name for t in part.select(f"#{root} *")] == [t.name for t in doc.select(f"#{root} *")]
@@ -57,7 +57,7 @@ async def test_search_box_refreshes_only_the_list(admin_client):
     await factories.customer("Anna Wiśniewska")
     list_only = soup(await admin_client.get("/admin/customers", params={"q": "anna"},
                                             headers={**PARTIAL, "HX-Target": "div#customers-list"}))
-    assert list_only.find().get("id") == "customers-list"
+    assert fragment_root(list_only).get("id") == "customers-list"
     assert [td.get_text(strip=True) for td in list_only.select("tbody td:nth-of-type(2)")] == ["Anna Wiśniewska"]
 
 
@@ -78,7 +78,7 @@ async def test_inner_admin_pages_answer_page_and_fragment(admin_client):
         doc = soup(await admin_client.get(url))
         assert doc.select_one(f"main#content > #{root}") is not None, url
         part = soup(await admin_client.get(url, headers=PARTIAL))
-        assert part.find().get("id") == root and part.select_one("nav#tabs") is None, url
+        assert fragment_root(part).get("id") == root and part.select_one("nav#tabs") is None, url
     year = soup(await admin_client.get(f"/admin/customers/{customer.id}/finances",
                                        headers={**PARTIAL, "HX-Target": "section#admin-finances-statement"}))
-    assert year.find().get("id") == "admin-finances-statement"
+    assert fragment_root(year).get("id") == "admin-finances-statement"

@@ -183,3 +183,14 @@ async def test_language_switch(client):
     assert texts(page.select_one("label[for=customer_id]")) == "Customer ID"
     await post_form(client, "/lang", {"lang": "pl", "next": "https://evil.example/"})
     assert soup(await client.get("/login")).html["lang"] == "pl"
+
+
+async def test_login_page_keeps_the_manual_wording_and_links_the_phone(client):
+    """The manual's login steps: "ID Klienta" [1], "PIN" [2], "Zaloguj się" [3]; the office's
+    phone is a tel: link that does not wrap mid-number."""
+    page = soup(await client.get("/login"))
+    assert [texts(label) for label in page.select("form label")] == ["ID Klienta", "PIN"]
+    assert texts(page.select_one("form button[type=submit]")) == "Zaloguj się"
+    phone = page.select_one(".contact a[href^='tel:']")
+    assert phone["href"] == "tel:+48220000000" and texts(phone) == "+48 22 000 00 00"
+    assert page.select_one("a.skip[href='#content']") and page.select_one("main#content")

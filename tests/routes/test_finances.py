@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 from datetime import date
 
@@ -58,6 +60,10 @@ async def test_statement_has_checkbox_and_print_icon_per_invoice(customer_client
     assert form.select_one("button[type=submit]").get_text(strip=True) == "Drukuj zaznaczone"
     assert form.select_one("[data-select-all]").get_text(strip=True) == "zaznacz wszystkie"
     assert form.select_one("output.fin-count").get_text(strip=True) == "0"
+    assert form.select_one(".fin-counter").has_attr("hidden")  # shown by JS, which keeps it right
+    # Every invoice row shows its number as text, not only in the icon's tooltip.
+    numbers = [a.get_text() for a in form.select("td a.fin-no")]
+    assert sorted(numbers) == sorted(i.number for i in issued)
 
 
 async def test_balance_box_in_debt_links_transfer_and_shows_account_and_qr(customer_client):
@@ -125,7 +131,7 @@ async def test_year_pagination(customer_client):
     links = page.select("nav.pager a")
     assert str(date.today().year) in [a.get_text() for a in links]
     assert page.select_one("nav.pager a[aria-current=page]").get_text() == "2025"
-    assert ["Stary abonament"] == [texts(r.select("td")[2]) for r in page.select("tbody tr")]
+    assert ["Stary abonament FV/1/06/2025"] == [texts(r.select("td")[2]) for r in page.select("tbody tr")]
 
 
 async def test_select_all_without_js_ticks_every_invoice(customer_client):
@@ -133,6 +139,7 @@ async def test_select_all_without_js_ticks_every_invoice(customer_client):
     form = soup(await customer_client.get("/finances?year=2026&select=all")).select_one("#finances-print")
     assert len(form.select("input[name=invoice_id][checked]")) == len(issued)
     assert form.select_one("output.fin-count").get_text(strip=True) == "3"
+    assert not form.select_one(".fin-counter").has_attr("hidden")
 
 
 async def test_invoice_pdf(customer_client):
@@ -192,3 +199,30 @@ async def test_finances_requires_login(client):
     for url in ("/finances", "/finances/transfer", "/finances/invoices/1", "/finances/invoices/print?invoice_id=1"):
         response = await client.get(url)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_due_box_amount_date_status_and_title_with_invoice_number(customer_client):
+    cid = customer_client.customer.id
+    old = await factories.invoice(cid, date(2026, 9, 1), gross=7999)
+    new = await factories.invoice(cid, date(2026, 10, 1), gross=12345)
+    await factories.payment(cid, 7999, date(2026, 9, 10))
+    box = soup(await customer_client.get("/finances")).select_one("#finances-balance")
+    assert texts(box.select_one("h2")) == "Do zapłaty"
+    assert texts(box.select_one(".fin-amount")) == "123,45 zł"
+    state = texts(box.select_one(".fin-state"))
+    assert state == "po terminie · termin: 15.10.2026", state  # 14 days after the issue
+    copies = {b["aria-describedby"]: b["data-copy"] for b in box.select("button[data-copy]")}
+    assert copies["pay-amount"] == "123,45"
+    assert copies["pay-account"] == re.sub(r"\D", "", texts(box.select_one("#pay-account")))
+    assert copies["pay-title"] == f"{new.number}, ID Klienta {cid:04d}" == texts(box.select_one("#pay-title"))
+    assert old.number not in copies["pay-title"]
+    assert all(b.has_attr("hidden") for b in box.select("button[data-copy]"))  # JS shows them
+
+
+async def test_due_box_when_paid(customer_client):
+    cid = customer_client.customer.id
+    await factories.invoice(cid, date(2026, 10, 1), gross=5000)
+    await factories.payment(cid, 5000, date(2026, 10, 2))
+    box = soup(await customer_client.get("/finances")).select_one("#finances-balance")
+    assert texts(box.select_one(".fin-amount")) == "0,00 zł" and texts(box.select_one(".fin-state")) == "opłacone"
+    assert not box.select("button[data-copy], .fin-qr")

@@ -7,7 +7,7 @@ import pytest
 from app.tables.helpdesk import Ticket, TicketMessage
 from app.tables.mail import MailOutbox
 from tests import factories
-from tests.conftest import PARTIAL, post_form, soup, texts
+from tests.conftest import PARTIAL, fragment_root, post_form, soup, texts
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +28,7 @@ async def test_page_and_fragment(customer_client):
     assert doc.select_one("label[for=hd-subject]").get_text() == "Temat:"
     assert doc.select_one("#helpdesk-tickets button[type=submit]").get_text() == "Zapisz"
     assert "w godzinach od" in texts(doc.select_one("#helpdesk-tickets .hint"))
-    assert [o["value"] for o in doc.select("select[name=queue] option")] == ["office", "technical", "billing"]
+    assert [o["value"] for o in doc.select("select[name=queue] option")] == ["", "office", "technical", "billing"]
     rows = doc.select("#helpdesk-list tbody tr")
     assert [texts(r.select_one(".subject")) for r in rows] == ["Nowy temat", "Stary temat"]
     assert texts(rows[0].select_one(".status")) == "nowe"
@@ -37,7 +37,7 @@ async def test_page_and_fragment(customer_client):
     fragment = await customer_client.get("/helpdesk", headers=PARTIAL)
     frag = soup(fragment)
     assert frag.select_one("html") is None and frag.select_one("nav.tabs") is None
-    assert frag.find().get("id") == "helpdesk-tickets"
+    assert fragment_root(frag).get("id") == "helpdesk-tickets"
     assert len(frag.select("#helpdesk-list tbody tr")) == 2
 
 
@@ -72,7 +72,7 @@ async def test_create_ticket_htmx_returns_fragment(customer_client):
         "subject": "Przez htmx", "body": "Treść", "queue": "billing", "token": token}, headers=PARTIAL)
     assert response.status_code == 200
     doc = soup(response)
-    assert doc.find().get("id") == "helpdesk-tickets"
+    assert fragment_root(doc).get("id") == "helpdesk-tickets"
     assert texts(doc.select_one("#helpdesk-list tbody .subject")) == "Przez htmx"
     assert doc.select_one("input[name=subject]")["value"] == ""
     assert doc.select_one("input[name=token]")["value"] != token
@@ -113,7 +113,7 @@ async def test_thread_page_fragment_and_escaping(customer_client):
     assert listing.select("#helpdesk-list script") == []
     assert evil in listing.select_one("#helpdesk-list .subject").get_text()
     fragment = soup(await customer_client.get(f"/helpdesk/{ticket_id}", headers=PARTIAL))
-    assert fragment.find().get("id") == "helpdesk-thread"
+    assert fragment_root(fragment).get("id") == "helpdesk-thread"
     assert fragment.select_one("#helpdesk-messages")["hx-sse:connect"].startswith(f"/helpdesk/{ticket_id}/events")
 
 
@@ -154,7 +154,7 @@ async def test_customer_reply_reopens_resolved(customer_client):
     assert (await Ticket.select(Ticket.status).first())["status"] == "todo"
     htmx = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "I jeszcze"}, headers=PARTIAL)
     doc = soup(htmx)
-    assert doc.find().get("id") == "helpdesk-thread"
+    assert fragment_root(doc).get("id") == "helpdesk-thread"
     assert [m.get_text() for m in doc.select(".msg-body")][-2:] == ["Znowu nie działa", "I jeszcze"]
     empty = await post_form(customer_client, f"/helpdesk/{ticket_id}", {"body": "  "})
     assert empty.status_code == 422
@@ -171,10 +171,10 @@ async def test_admin_queue_filters_and_fragment(admin_client):
     # The filter form targets the queue alone (htmx names its target in HX-Target) ...
     billing = soup(await admin_client.get("/admin/helpdesk?queue=billing&status=new",
                                           headers={**PARTIAL, "HX-Target": "div#helpdesk-queue"}))
-    assert billing.find().get("id") == "helpdesk-queue"
+    assert fragment_root(billing).get("id") == "helpdesk-queue"
     # ... the admin menu the whole area.
     area = soup(await admin_client.get("/admin/helpdesk?queue=billing", headers=PARTIAL))
-    assert area.find().get("id") == "helpdesk-overview" and area.select_one("form.filters #helpdesk-queue") is None
+    assert fragment_root(area).get("id") == "helpdesk-overview" and area.select_one("form.filters #helpdesk-queue") is None
     assert area.select_one("#helpdesk-queue") is not None
     assert [texts(s) for s in billing.select(".subject")] == ["Faktura"]
     assert soup(await admin_client.get("/admin/helpdesk?status=resolved")).select("#helpdesk-queue tbody tr") == []
@@ -295,3 +295,60 @@ async def test_new_ticket_notifies_queue_address(customer_client, settings, mail
     assert (await mail.deliver_outbox(settings)).sent == 1
     assert mailbox.messages[0]["To"] == "serwis@example.pl"
     assert f"http://x/admin/helpdesk/{ticket_id}" in mailbox.messages[0].get_content()
+
+
+async def test_post_without_queue_is_routed_by_keywords_else_to_the_default(customer_client):
+    """`queue` is optional (DESIGN.md): a router problem goes to the technical queue, an
+    invoice question to billing, anything else to isp.default_queue; "Nie wiem" is the same."""
+    from app.tables.helpdesk import Ticket
+
+    cases = [({"subject": "Router miga na czerwono", "body": "Od wczoraj WiFi zrywa połączenie."}, "technical"),
+             ({"subject": "Pytanie o FAKTURĘ", "body": "Dlaczego kwota jest inna?"}, "billing"),
+             ({"subject": "Zmiana adresu", "body": "Przeprowadzam się.", "queue": ""}, "office"),
+             ({"subject": "Zmiana pakietu", "body": "Router mam swój.", "queue": "billing"}, "billing")]
+    for n, (data, queue) in enumerate(cases):
+        token = await _new_ticket_token(customer_client)
+        response = await post_form(customer_client, "/helpdesk", {**data, "token": token + str(n)})
+        assert response.status_code == 303, response.text
+        row = await Ticket.select(Ticket.queue).where(Ticket.subject == data["subject"]).first()
+        assert row["queue"] == queue, data
+
+
+async def test_form_offers_let_us_decide_first(customer_client):
+    doc = soup(await customer_client.get("/helpdesk"))
+    first = doc.select_one("select[name=queue] option")
+    assert first["value"] == "" and first.has_attr("selected")
+    # On a phone the customer's tickets come before the long form.
+    section = doc.select_one("#helpdesk-tickets")
+    order = [el.get("id") for el in section.select("#helpdesk-list, form.ticket-form")]
+    assert order[0] == "helpdesk-list"
+
+
+async def test_badge_while_an_answer_is_unseen(customer_client):
+    """An operator's answer lights the Helpdesk tab's badge and marks the row; opening the
+    thread (page or fragment) clears both, and the fragment says so out of band."""
+    from datetime import datetime, timezone
+
+    from app.settings import ISP
+    from app.tickets import operator_answer
+
+    cid = customer_client.customer.id
+    first = await factories.ticket(cid, subject="Pierwsze")
+    second = await factories.ticket(cid, subject="Drugie")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("#answers-badge")) == ""
+    operator = await factories.operator()
+    for ticket_id in (first, second):
+        await operator_answer(operator.id, ticket_id, "Sprawdzamy.", False, "todo", "",
+                              datetime.now(timezone.utc), ISP(), "http://wbok.test")
+    await operator_answer(operator.id, first, "Notatka", True, "", "", datetime.now(timezone.utc), ISP(), "")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("nav#tabs a[href='/helpdesk'] #answers-badge.badge")) == "2"
+    assert len(page.select("#helpdesk-list .answered")) == 2
+    fragment = soup(await customer_client.get(f"/helpdesk/{first}", headers=PARTIAL))
+    assert texts(fragment.select_one("#answers-badge[hx-swap-oob]")) == "1"
+    page = soup(await customer_client.get("/info"))
+    assert texts(page.select_one("#answers-badge")) == "1"
+    await customer_client.get(f"/helpdesk/{second}")
+    page = soup(await customer_client.get("/helpdesk"))
+    assert texts(page.select_one("#answers-badge")) == "" and not page.select("#helpdesk-list .answered")

@@ -88,6 +88,14 @@ class Listener:
         self._thread.join(5)
 
 
+def _status_of(event: dict) -> str:
+    """The status label an SSE event swaps in out of band (it carries nothing else)."""
+    html = BeautifulSoup(event["data"], "html.parser")
+    label = html.select_one("span#ticket-status[hx-swap-oob]")
+    assert label is not None and not html.select("li.msg"), event["data"]
+    return label.get_text()
+
+
 def _answer(staff: httpx.Client, ticket_id: int, **data) -> None:
     response = staff.post(f"/admin/helpdesk/{ticket_id}", data={**data, "_csrf_token": staff.cookies["csrftoken"]})
     assert response.status_code == 303, response.text
@@ -102,6 +110,7 @@ def _assert_live_reply(customer_base: str, operator_base: str) -> None:
     after = first.removeprefix("msg-")
     listener = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={after}")
     assert listener.status == 200 and listener.content_type.startswith("text/event-stream")
+    assert _status_of(listener.next(2.0)) == "nowe"  # a connection first says the status now
 
     _answer(staff, ticket_id, body="TAJNA notatka <i>x</i>", internal="on")
     started = time.monotonic()
@@ -113,6 +122,7 @@ def _assert_live_reply(customer_base: str, operator_base: str) -> None:
     assert "msg-operator" in item["class"] and item.select("script") == []
     assert item.select_one(".msg-body").get_text() == "Proszę o restart <script>alert(1)</script>\nrutera."
     assert event["id"] == item["id"].removeprefix("msg-")
+    assert _status_of(listener.next(2.0)) == "do zrealizowania"
     assert "TAJNA" not in "\n".join(listener.lines)
     listener.close()
     shopper.close()
@@ -138,6 +148,7 @@ def test_stream_resumes_from_last_event_id_and_hides_foreign(live_server):
     listener = Listener(shopper, f"/helpdesk/{mine}/events", headers={"Last-Event-ID": str(first_id)})
     event = listener.next(2.0)
     assert BeautifulSoup(event["data"], "html.parser").select_one(".msg-body").get_text() == "Druga odpowiedź"
+    assert _status_of(listener.next(2.0)) == "nowe"
     with pytest.raises(queue.Empty):
         listener.next(0.5)
     listener.close()
@@ -176,6 +187,7 @@ def test_stream_opened_as_another_closes_still_hears(live_server):
         old = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={last}")
         old.close()
     fresh = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={last}")
+    assert _status_of(fresh.next(2.0)) == "nowe"
     _answer(staff, ticket_id, body="Słychać?")
     assert "Słychać?" in fresh.next(2.0)["data"]
     fresh.close()
@@ -201,3 +213,33 @@ def test_admin_queue_stream_shows_new_ticket(live_server):
         subjects = [s.get_text() for s in table.select(".subject")]
     assert subjects == ["Faktura <i>12</i>"]
     queue_listener.close()
+
+
+def test_status_follows_live_on_both_sides(live_server):
+    """A resolved ticket reads "rozwiązane" in the customer's open thread, without a message;
+    the customer's reply reopens it and the operator's open page gets the label and the
+    select set to "do zrealizowania" (not "rozwiązane" preselected)."""
+    customer, operator = run(factories.customer()), run(factories.operator())
+    ticket_id = run(factories.ticket(customer.id))
+    shopper, staff = customer_session(live_server, customer), operator_session(live_server, operator)
+    last = run(_message_ids(ticket_id))[-1]
+    mine = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={last}")
+    ops = Listener(staff, f"/admin/helpdesk/{ticket_id}/events?after={last}")
+    assert _status_of(mine.next(2.0)) == "nowe"
+    ops.next(2.0)
+    _answer(staff, ticket_id, status="resolved")
+    assert _status_of(mine.next(2.0)) == "rozwiązane"
+    assert "rozwiązane" in ops.next(2.0)["data"]
+    response = shopper.post(f"/helpdesk/{ticket_id}", data={"body": "Znowu nie działa.",
+                                                             "_csrf_token": shopper.cookies["csrftoken"]})
+    assert response.status_code == 303
+    message = ops.next(2.0)
+    assert "Znowu nie działa." in message["data"]
+    html = BeautifulSoup(ops.next(2.0)["data"], "html.parser")
+    assert html.select_one("#ticket-status[hx-swap-oob]").get_text() == "do zrealizowania"
+    assert html.select_one("select#a-status[hx-swap-oob] option[selected]")["value"] == "todo"
+    page = BeautifulSoup(staff.get(f"/admin/helpdesk/{ticket_id}").text, "html.parser")
+    assert page.select_one("#ticket-status").get_text() == "do zrealizowania"
+    assert page.select_one("select#a-status option[selected]")["value"] == "todo"
+    for listener in (mine, ops):
+        listener.close()

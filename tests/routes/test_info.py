@@ -66,3 +66,32 @@ async def test_customer_sees_only_own_data(client, customer):
 async def test_info_requires_login(client):
     response = await client.get("/info")
     assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+async def test_previous_login_is_the_one_before_this_session(client):
+    """The first login says so; the second one names the first login's time, not its own."""
+    from datetime import datetime, timezone
+
+    from app.tables.auth import LoginAttempt
+
+    who = await factories.customer("Łucja Wróbel")
+    await post_form(client, "/login", {"customer_id": str(who.id), "pin": who.pin})
+    first = texts(soup(await client.get("/info")).select_one(".last-login"))
+    assert first == "To Twoje pierwsze logowanie."
+    earlier = datetime(2026, 11, 2, 7, 15, tzinfo=timezone.utc)  # 08:15 in Warsaw
+    await LoginAttempt.update({LoginAttempt.at: earlier}).where(LoginAttempt.subject_id == who.id)
+    await post_form(client, "/login", {"customer_id": str(who.id), "pin": who.pin})
+    second = texts(soup(await client.get("/info")).select_one(".last-login"))
+    assert second.startswith("Poprzednie logowanie: 02.11.2026 08:15 z adresu"), second
+
+
+async def test_fragment_carries_its_page_title(customer_client):
+    """htmx sets document.title from a <head><title> in the answer: a tab switch renames the tab."""
+    from tests.conftest import fragment_root
+
+    for path, title in (("/info", "Informacje · WBOK"), ("/finances", "Finanse · WBOK"),
+                        ("/helpdesk", "Helpdesk · WBOK"), ("/stats", "Statystyki · WBOK"),
+                        ("/messages", "Wiadomości · WBOK")):
+        doc = soup(await customer_client.get(path, headers=PARTIAL))
+        assert doc.select_one("head > title").get_text() == title, path
+        assert fragment_root(doc).get("id", "").startswith(path.strip("/") + "-"), path

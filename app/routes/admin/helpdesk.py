@@ -15,7 +15,7 @@ from litestar.response import Response, ServerSentEvent, Template
 from app import tickets
 from app.i18n import _
 from app.routes import live
-from app.routes._helpdesk import LABELS, after_commit, render_fragment
+from app.routes._helpdesk import LABELS, after_commit, live_thread, render_fragment
 from app.routes._render import after_post, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
@@ -96,10 +96,6 @@ class AdminHelpdeskController(Controller):
         if not await tickets.ticket_exists(ticket_id):
             raise NotFoundException()
 
-        async def fetch(last: int) -> list[tuple[int, str]]:
-            messages = await tickets.messages_after(ticket_id, last, include_internal=True)
-            return [(m.id, render_fragment(request, "helpdesk/_message.html", {"m": m, "staff": True}))
-                    for m in messages]
-
+        fetch = live_thread(request, ticket_id, None)
         return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, last_event_id(request, after)),
                                headers=NO_STORE)
