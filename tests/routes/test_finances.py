@@ -84,25 +84,26 @@ async def test_cached_qr_is_each_customers_own_and_follows_the_debt(app, custome
     def shown(response) -> str:
         return str(soup(response).select_one("#finances-balance .fin-qr svg"))
 
-    def built(cid: int, grosze: int) -> str:  # what segno builds, bypassing the cache
-        payload = qr_payload(isp.nip, virtual_account(isp, cid), grosze, isp.name, transfer_title(cid))
+    def built(cid: int, grosze: int, number: str) -> str:  # what segno builds, bypassing the cache
+        payload = qr_payload(isp.nip, virtual_account(isp, cid), grosze, isp.payee_short,
+                             transfer_title(cid, (number,)))
         return str(BeautifulSoup(qr_svg.__wrapped__(payload), "html.parser").select_one("svg"))
 
     cid = customer_client.customer.id
-    await factories.invoice(cid, date(2026, 10, 1), gross=12345)
+    mine = await factories.invoice(cid, date(2026, 10, 1), gross=12345)
     first = shown(await customer_client.get("/finances"))
-    assert first == built(cid, 12345)
+    assert first == built(cid, 12345, mine.number)
     assert shown(await customer_client.get("/finances", headers=PARTIAL)) == first
     await factories.payment(cid, 2345, date(2026, 10, 2))
     after = shown(await customer_client.get("/finances"))
-    assert after != first and after == built(cid, 10000)
+    assert after != first and after == built(cid, 10000, mine.number)
 
     other = await factories.customer(name="Zofia Łęcka", pin="591736")
-    await factories.invoice(other.id, date(2026, 10, 1), gross=10000)
+    theirs_invoice = await factories.invoice(other.id, date(2026, 10, 1), gross=10000)
     customer_client.cookies.delete("wbok_session")
     await post_form(customer_client, "/login", {"customer_id": str(other.id), "pin": "591736"})
     theirs = shown(await customer_client.get("/finances"))
-    assert theirs == built(other.id, 10000) and theirs != after
+    assert theirs == built(other.id, 10000, theirs_invoice.number) and theirs != after
 
 
 async def test_balance_box_in_credit_has_no_transfer(customer_client):
