@@ -753,10 +753,7 @@ class _Importer:
 
         since = f" WHERE time >= {self.since_ts}" if self.since_ts else ""
         rows = await self.read("cash", f"SELECT id, time, value, customerid, docid, comment FROM cash{since} ORDER BY id")
-        new = [r for r in rows if f"cash:{r['id']}" not in self.links]
-        charge_ids = iter(await _next_ids("charge", len(new)))
-        payment_ids = iter(await _next_ids("payment", len(new)))
-        charges, payments = [], []
+        todo = []  # (key, kind, row without its ID, digest): IDs are drawn once all are known
         with self.progress("cash", len(rows)) as tick:
             for r in rows:
                 tick()
@@ -769,7 +766,7 @@ class _Importer:
                 if amount == 0:
                     continue
                 invoice = self.wbok_id(f"invoice:{r['docid']}") if r["docid"] else None
-                kind = "payment" if amount > 0 and not (r["docid"] in self.cnotes) else "charge"
+                kind = "payment" if amount > 0 and r["docid"] not in self.cnotes else "charge"
                 when = _day(r["time"]) or self.now.date()
                 text = " ".join((r["comment"] or "").split())[:200]
                 digest = self.digest([r, invoice])
@@ -782,17 +779,17 @@ class _Importer:
                     table = Payment if old_kind == "payment" else Charge
                     await table.delete().where(table.id == old_id)
                 if kind == "payment":
-                    mine = next(payment_ids, None) if state == "new" else None
-                    if mine is None:
-                        mine = (await _next_ids("payment", 1))[0]
-                    payments.append((mine, r["customerid"], when, text or "Wpłata", amount, "lms",
-                                     f"lms:{r['id']}", self.now))
+                    row = (r["customerid"], when, text or "Wpłata", amount, "lms", f"lms:{r['id']}", self.now)
                 else:
-                    mine = next(charge_ids, None) if state == "new" else None
-                    if mine is None:
-                        mine = (await _next_ids("charge", 1))[0]
-                    charges.append((mine, r["customerid"], when, text or "Opłata", -amount, invoice, self.now))
-                self.link(key, kind, mine, digest)
+                    row = (r["customerid"], when, text or "Opłata", -amount, invoice, self.now)
+                todo.append((key, kind, row, digest))
+        ids = {kind: iter(await _next_ids(kind, sum(1 for t in todo if t[1] == kind)))
+               for kind in ("charge", "payment")}
+        charges, payments = [], []
+        for key, kind, row, digest in todo:
+            mine = next(ids[kind])
+            (payments if kind == "payment" else charges).append((mine, *row))
+            self.link(key, kind, mine, digest)
         await _bulk_insert("charge", ("id", "customer", "date", "description", "amount", "invoice",
                                       "created_at"), charges)
         await _bulk_insert("payment", ("id", "customer", "date", "title", "amount", "source", "reference",

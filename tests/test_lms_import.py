@@ -159,11 +159,13 @@ async def test_rerun_changes_nothing_then_exactly_the_edit(lms, isp):
     lms.execute("UPDATE customercontacts SET contact = 'jan@nowy.example.pl' WHERE id = 1")
     lms.execute("INSERT INTO cash (id, time, type, value, customerid, comment) "
                 "VALUES (11, 1764000000, 1, '129.99', 1, 'Wpłata ID 1')")
+    lms.execute("UPDATE cash SET value = '-60.00' WHERE id = 4")
     third = await run(lms, isp)
     changed = {kind: (c.new, c.changed) for kind, c in third.counts.items() if c.new or c.changed}
-    assert changed == {"customer": (0, 1), "payment": (1, 0)}
+    assert changed == {"customer": (0, 1), "payment": (1, 0), "charge": (0, 1)}
     assert (await Customer.select(Customer.email).where(Customer.id == 1).first())["email"] == "jan@nowy.example.pl"
-    assert await finances.balance(1) == 0 == lms_balances(lms)[1]
+    assert await finances.balance(1) == -1_000 == lms_balances(lms)[1]
+    assert third.balance_diffs == []
     # The PIN still works (a changed row is hashed again, never stored in plain text).
     assert (await auth.customer_login("1", "123456", "192.0.2.12")).outcome is auth.Outcome.OK
 
