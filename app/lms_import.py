@@ -310,6 +310,7 @@ class _Importer:
         self.links: dict[str, tuple[int | None, str, str]] = {}  # key → (wbok id, digest, kind)
         self.new_links: list[tuple] = []
         self.now = datetime.now(timezone.utc)
+        self._accounts: dict[int, str] = {}
 
     # -- links --
     def digest(self, row) -> str:
@@ -555,6 +556,8 @@ class _Importer:
 
         rows = await self.read("assignments", "SELECT id, tariffid, customerid, at, datefrom, dateto, "
                                "suspended FROM assignments WHERE tariffid IS NOT NULL ORDER BY id")
+        ids = iter(await _next_ids("assignment", sum(1 for r in rows if f"assignment:{r['id']}" not in self.links)))
+        inserts = []
         with self.progress("assignments", len(rows)) as tick:
             for r in rows:
                 tick()
@@ -572,12 +575,14 @@ class _Importer:
                 self.count("assignment", state)
                 mine = self.wbok_id(key)
                 if state == "new":
-                    mine = (await Assignment.insert(Assignment(**values)).returning(Assignment.id))[0]["id"]
+                    mine = next(ids)
+                    inserts.append((mine, *values.values()))
                 elif state == "changed":
                     await Assignment.update({getattr(Assignment, k): v for k, v in values.items()}).where(
                         Assignment.id == mine)
                 if state != "same":
                     self.link(key, "assignment", mine, digest)
+        await _bulk_insert("assignment", ("id", "customer", "tariff", "start", "end"), inserts)
 
     # -- devices --
     async def nodes(self) -> None:
@@ -657,7 +662,6 @@ class _Importer:
                         [next(line_ids) for _ in lines[d["id"]]]
                     self.report.skip("invoice", d["id"], f"its customer {d['customerid']} is not imported")
                     continue
-                head, rows = self.invoice_values(d, lines[d["id"]])
                 digest = self.digest([d, lines[d["id"]]])
                 state = self.state(key, digest)
                 if state == "changed":
@@ -667,6 +671,7 @@ class _Importer:
                 if state == "same":
                     self.count("invoice", "same")
                     continue
+                head, rows = self.invoice_values(d, lines[d["id"]])
                 mine = next(ids)
                 row_ids = [next(line_ids) for _ in rows]
                 if head["number"] in numbers:
@@ -697,6 +702,12 @@ class _Importer:
         await self.bump_counters(counters)
         await self.mark_billed(billed)
 
+    def account(self, customer_id: int) -> str:
+        """The customer's virtual account (an IBAN check per call: kept per customer)."""
+        if customer_id not in self._accounts:
+            self._accounts[customer_id] = virtual_account(self.isp, customer_id)
+        return self._accounts[customer_id]
+
     def invoice_values(self, d: dict, contents: list[dict]) -> tuple[dict, list[tuple]]:
         number = (d["fullnumber"] or "").strip() or lms_number(
             d["template"], d["number"], d["cdate"], d["customerid"], d["extnumber"] or "")
@@ -725,7 +736,7 @@ class _Importer:
             "buyer_name": (d["name"] or "")[:200],
             "buyer_address": ", ".join(x for x in (d["address"] or "", town) if x)[:300],
             "buyer_nip": re.sub(r"[^0-9A-Za-z]", "", d["ten"] or "")[:13],
-            "bank_account": virtual_account(self.isp, d["customerid"]),
+            "bank_account": self.account(d["customerid"]),
             "bank_name": (d["div_bank"] or self.isp.bank_name or "")[:100],
             "payment_method": PAYTYPES.get(d["paytype"], "przelew"),
             "total_net": net, "total_vat": total - net, "total_gross": total,
@@ -742,10 +753,12 @@ class _Importer:
 
     async def mark_billed(self, billed: list[tuple]) -> None:
         """A month LMS invoiced is billed: WBOK's monthly run must not bill it again."""
-        for period, cid, invoice, total in {(p, c, i, t) for _, p, c, i, t in billed}:
+        first = list({key: (key, p, c, i, t, self.now) for key, p, c, i, t in reversed(billed)}.values())
+        for i in range(0, len(first), CHUNK):
+            chunk = first[i:i + CHUNK]
+            values = ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
             await _raw("INSERT INTO billed_month (key, period, customer, invoice, total, created_at) "
-                       "VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
-                       f"{period}:{cid}", period, cid, invoice, total, self.now)
+                       f"VALUES {values} ON CONFLICT (key) DO NOTHING", *[x for row in chunk for x in row])
 
     # -- cash --
     async def cash(self) -> None:
