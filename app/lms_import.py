@@ -993,5 +993,8 @@ async def import_lms(url: str, isp: ISP, secret_key: str, *, dry_run: bool = Fal
 
 
 def summary_lines(report: ImportReport) -> Iterable[str]:
+    """What the CLI prints: the details, then the one summary line (last, for scripts)."""
     yield from report.lines()
+    if report.dry_run:
+        yield "dry run: nothing was written; the counts are what a real run would do"
     yield report.summary()

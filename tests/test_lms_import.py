@@ -198,6 +198,11 @@ def test_cli_summary_and_exit_code(lms, capsys):
         main(["import", "lms", lms.url])
     assert exit_info.value.code == 1
     assert "balances 1 differ" in capsys.readouterr().out
+    # A dry run says so and writes nothing.
+    run_sync(Payment.delete().where(Payment.title == "Kasa").run())
+    assert main(["import", "lms", lms.url, "--dry-run"]) == 0
+    assert "dry run: nothing was written" in capsys.readouterr().out
+    assert run_sync(Payment.count().run()) == 2
 
 
 def test_unreachable_lms_is_one_line(capsys):
