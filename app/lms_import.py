@@ -309,6 +309,7 @@ class _Importer:
         self.hasher = hasher
         self.links: dict[str, tuple[int | None, str, str]] = {}  # key → (wbok id, digest, kind)
         self.new_links: list[tuple] = []
+        self.changed_links: list[tuple] = []
         self.now = datetime.now(timezone.utc)
         self._accounts: dict[int, str] = {}
 
@@ -340,15 +341,13 @@ class _Importer:
         if old is None:
             self.new_links.append((key, kind, wbok_id, digest, self.now))
         else:
-            self._changed_links.append((key, kind, wbok_id, digest))
-
-    _changed_links: list
+            self.changed_links.append((key, kind, wbok_id, digest))
 
     async def save_links(self) -> None:
         from app.tables.lms import LmsLink
 
         await _bulk_insert("lms_link", ("key", "kind", "wbok_id", "digest", "updated_at"), self.new_links)
-        for key, kind, wbok_id, digest in self._changed_links:
+        for key, kind, wbok_id, digest in self.changed_links:
             await LmsLink.update({LmsLink.kind: kind, LmsLink.wbok_id: wbok_id, LmsLink.digest: digest,
                                   LmsLink.updated_at: self.now}).where(LmsLink.key == key)
 
@@ -412,7 +411,8 @@ class _Importer:
                 if pin.startswith("$argon2"):
                     pin_hash, pin = pin, None
                 elif pin.startswith("$"):
-                    self.report.warn("customer", cid, "without a usable PIN (LMS keeps it hashed, not with argon2): set a new one")
+                    self.report.warn("customer", cid,
+                                     "without a usable PIN (LMS keeps it hashed, not with argon2): set a new one")
                     pin_hash, pin = UNUSABLE_HASH, None
                 else:
                     pin_hash = UNUSABLE_HASH
@@ -637,7 +637,7 @@ class _Importer:
         docs = await self.read("documents", "SELECT d.id, d.type, d.number, d.cdate, d.sdate, d.paytime, "
                                "d.paytype, d.customerid, d.name, d.address, d.zip, d.city, d.ten, "
                                "d.div_name, d.div_address, d.div_zip, d.div_city, d.div_ten, d.div_bank, "
-                               "d.extnumber, d.fullnumber, d.reference, n.template FROM documents d "
+                               "d.extnumber, d.fullnumber, d.reference, d.cancelled, n.template FROM documents d "
                                "LEFT JOIN numberplans n ON n.id = d.numberplanid "
                                f"WHERE d.type IN ({DOC_INVOICE}, {DOC_CNOTE}){since} ORDER BY d.id")
         lines = defaultdict(list)
@@ -661,6 +661,11 @@ class _Importer:
                         next(ids)
                         [next(line_ids) for _ in lines[d["id"]]]
                     self.report.skip("invoice", d["id"], f"its customer {d['customerid']} is not imported")
+                    continue
+                if d["cancelled"] and key not in self.links:
+                    next(ids)
+                    [next(line_ids) for _ in lines[d["id"]]]
+                    self.report.skip("invoice", d["id"], "cancelled in LMS")
                     continue
                 digest = self.digest([d, lines[d["id"]]])
                 state = self.state(key, digest)
@@ -765,7 +770,8 @@ class _Importer:
         from app.tables.finances import Charge, Payment
 
         since = f" WHERE time >= {self.since_ts}" if self.since_ts else ""
-        rows = await self.read("cash", f"SELECT id, time, value, customerid, docid, comment FROM cash{since} ORDER BY id")
+        rows = await self.read("cash", "SELECT id, time, value, customerid, docid, comment "
+                               f"FROM cash{since} ORDER BY id")
         todo = []  # (key, kind, row without its ID, digest): IDs are drawn once all are known
         with self.progress("cash", len(rows)) as tick:
             for r in rows:
@@ -821,7 +827,8 @@ class _Importer:
     async def tickets(self) -> None:
         from app.tables.helpdesk import Ticket, TicketMessage
 
-        queues = {q["id"]: self.queue_for(q["name"]) for q in await self.read("rtqueues", "SELECT id, name FROM rtqueues")}
+        queues = {q["id"]: self.queue_for(q["name"])
+                  for q in await self.read("rtqueues", "SELECT id, name FROM rtqueues")}
         tickets = await self.read("rttickets", "SELECT id, queueid, customerid, subject, state, createtime, "
                                   "deleted FROM rttickets ORDER BY id")
         since = f" AND createtime >= {self.since_ts}" if self.since_ts else ""
@@ -962,7 +969,6 @@ async def import_lms(url: str, isp: ISP, secret_key: str, *, dry_run: bool = Fal
     src = LmsSource(url)
     await src.connect()
     importer = _Importer(src, isp, secret_key, report, since, progress or _no_progress, hasher)
-    importer._changed_links = []
     loop = asyncio.get_running_loop()
     try:
         async with db.transaction():

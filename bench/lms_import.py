@@ -142,8 +142,6 @@ async def main(args) -> None:
         print(f"rerun, nothing changed: {second:.1f} s ({second / base:.1f}× the baseline)")
     finally:
         lms.drop()
-        from app.db import close_pool  # noqa: F401
-
         admin._pg("postgres", f'DROP DATABASE IF EXISTS "{WBOK_DB}" WITH (FORCE)')
 
 

@@ -491,6 +491,7 @@ def fill_small(lms: Lms) -> None:
         (4, 1, 3, 1, ts("2026-11-04 10:00"), ts("2026-11-04 10:00"), 3, "Nowak Anna", "Wólka 17", "26-212", "Wólka", "", None),
         (5, 3, 1, 3, ts("2026-11-20 10:00"), ts("2026-11-04 10:00"), 3, "Nowak Anna", "Wólka 17", "26-212", "Wólka", "", 4),
         (6, 1, 4, 1, ts("2026-11-05 10:00"), ts("2026-11-05 10:00"), 4, "Usunięty Adam", "", "", "", "", None),
+        (7, 1, 5, 1, ts("2026-11-06 10:00"), ts("2026-11-06 10:00"), 1, "Kowalski Jan", "ul. Polna 12/3", "26-200", "Końskie", "", None),
     ]
     lms.insert("documents", "id, type, number, numberplanid, cdate, sdate, customerid, name, address, zip, city, "
                "ten, reference, paytime, paytype, div_name, div_address, div_zip, div_city, div_ten, div_bank",
@@ -503,7 +504,9 @@ def fill_small(lms: Lms) -> None:
         (4, 1, "79.99", 1, "szt.", "1", "Abonament Internet 300 — listopad 2026", 1),
         (5, 1, "39.99", 1, "szt.", "1", "Abonament Internet 300 — listopad 2026 (korekta)", 1),
         (6, 1, "79.99", 1, "szt.", "1", "Abonament Internet 300 — listopad 2026", 1),
+        (7, 1, "79.99", 1, "szt.", "1", "Abonament Internet 300 — listopad 2026 (anulowana)", 1),
     ])
+    lms.execute("UPDATE documents SET cancelled = 1 WHERE id = 7")
     lms.insert("cash", "id, time, type, value, customerid, docid, itemid, comment", [
         (1, ts("2026-10-01 10:00"), 0, "-79.99", 1, 1, 1, "Abonament Internet 300 — październik 2026"),
         (2, ts("2026-10-12 09:00"), 1, "79.99", 1, None, 0, "Wpłata ID 0001 za październik"),

@@ -109,6 +109,7 @@ async def test_import_carries_customers_money_invoices_tickets_traffic(lms, isp,
     # Invoices keep their LMS numbers; the PDF carries the number and the lines.
     numbers = {r["number"] for r in await Invoice.select(Invoice.number)}
     assert numbers == {"1/LMS/2026", "2/LMS/2026", "FV/7/11/2026", "3/LMS/2026", "KOR/1/2026"}
+    assert ("invoice", "7", "cancelled in LMS") in report.skipped
     row = await Invoice.select(Invoice.id).where(Invoice.number == "2/LMS/2026").first()
     doc = await load_invoice_doc(row["id"], customer_id=1)
     assert doc.buyer.name == "Kowalski Jan" and doc.seller.nip == "6570300000"
