@@ -215,6 +215,41 @@ def cmd_traffic_publish(args: argparse.Namespace) -> None:
     print(result.summary())
 
 
+def cmd_import_lms(args: argparse.Namespace) -> None:
+    from app import lms_import
+    from app.settings import get_settings
+
+    settings = get_settings()
+
+    @contextmanager
+    def bar(label: str, total: int):
+        with progress(total, label) as tick:
+            yield tick
+
+    async def run() -> lms_import.ImportReport:
+        await _migrate()
+        return await lms_import.import_lms(args.url, settings.isp, settings.secret_key, dry_run=args.dry_run,
+                                           since=args.since, progress=bar)
+
+    try:
+        report = asyncio.run(run())
+    except lms_import.LmsImportError as exc:
+        raise CLIError(str(exc)) from exc
+    print("\n".join(lms_import.summary_lines(report)))
+    if report.balance_diffs:
+        raise SystemExit(1)
+
+
+def add_import_commands(sub) -> None:
+    lms = sub.add_parser("import").add_subparsers(dest="action", required=True).add_parser(
+        "lms", help="take customers (IDs and PINs), money, invoices, tickets and traffic over from LMS")
+    lms.add_argument("url", help="postgresql://user@host/lms or mysql://user:pass@host/lms")
+    lms.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    lms.add_argument("--since", type=_iso_date, default=None,
+                     help="only documents, payments, messages and traffic from this day (YYYY-MM-DD)")
+    lms.set_defaults(func=cmd_import_lms)
+
+
 def add_traffic_commands(sub) -> None:
     traffic = sub.add_parser("traffic").add_subparsers(dest="action", required=True)
     ingest = traffic.add_parser("ingest", help="store collector samples: lines of `IP upload download`")
@@ -273,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     b_run.add_argument("--month", help="YYYY-MM; this month by default")
     b_run.set_defaults(func=cmd_billing_run)
     add_traffic_commands(sub)
+    add_import_commands(sub)
     return parser
 
 

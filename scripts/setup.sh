@@ -12,6 +12,10 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# MariaDB serves the LMS databases of the import tests; CI needs it, elsewhere it is optional.
+if [ "${CI:-}" = "true" ] && ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1; then
+  missing+=(mariadb-server)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
