@@ -348,3 +348,15 @@ def test_cli_prints_the_xml_and_refuses_an_unknown_number(tmp_path, capsysbinary
     assert etree.fromstring(out.strip()).findtext("fa:Fa/fa:P_2", namespaces=NS) == number
     assert main(["ksef", "xml", "FV/0/00/0000"]) == 2
     assert "nie ma faktury" in capsysbinary.readouterr().err.decode()
+
+
+def test_cli_send_without_a_token_says_so_and_fails(capsys, monkeypatch):
+    from app.cli import main
+    from app.settings import get_settings
+
+    monkeypatch.delenv("WBOK_KSEF_TOKEN", raising=False)
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit) as exit_:
+        main(["ksef", "send"])
+    assert exit_.value.code == 1
+    assert "brak tokenu KSeF" in capsys.readouterr().out
