@@ -262,6 +262,44 @@ def add_traffic_commands(sub) -> None:
     publish.set_defaults(func=cmd_traffic_publish)
 
 
+def cmd_ksef_send(args: argparse.Namespace) -> None:
+    from app import ksef
+    from app.settings import get_settings
+
+    async def run():
+        await _migrate()
+        return await ksef.send_pending(get_settings(), force=True)
+
+    result = asyncio.run(run())
+    print(result.summary())
+    if result.error or result.rejected:
+        raise SystemExit(1)
+
+
+def cmd_ksef_xml(args: argparse.Namespace) -> None:
+    from app import ksef
+    from app.settings import get_settings
+
+    async def run() -> bytes | None:
+        await _migrate()
+        invoice_id = await ksef.invoice_id_by_number(args.number)
+        return None if invoice_id is None else await ksef.invoice_xml(invoice_id, get_settings())
+
+    xml = asyncio.run(run())
+    if xml is None:
+        raise CLIError(f"nie ma faktury o numerze {args.number!r}")
+    sys.stdout.buffer.write(xml + b"\n")
+
+
+def add_ksef_commands(sub) -> None:
+    ksef = sub.add_parser("ksef").add_subparsers(dest="action", required=True)
+    ksef.add_parser("send", help="what the KSeF job does: send pending invoices now").set_defaults(
+        func=cmd_ksef_send)
+    xml = ksef.add_parser("xml", help="print an invoice's FA(3) XML")
+    xml.add_argument("number", help="the invoice number, e.g. FV/3/11/2026")
+    xml.set_defaults(func=cmd_ksef_xml)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wbok", description="WBOK: panel klienta ISP")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -309,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     b_run.set_defaults(func=cmd_billing_run)
     add_traffic_commands(sub)
     add_import_commands(sub)
+    add_ksef_commands(sub)
     return parser
 
 

@@ -121,12 +121,13 @@ class InvoiceDoc:
         return amount_in_words(self.total_gross)
 
 
-def render_invoice(doc: InvoiceDoc) -> bytes:
-    """One invoice as PDF bytes (CPU work: run it via app.pdf.in_thread)."""
-    return render_pdf("invoice.html", {"doc": doc})
+def render_invoice(doc: InvoiceDoc, ksef=None) -> bytes:
+    """One invoice as PDF bytes (CPU work: run it via app.pdf.in_thread); `ksef` is its
+    app.ksef.Stamp when it went to KSeF (the number and the verification QR codes)."""
+    return render_pdf("invoice.html", {"doc": doc, "ksef": ksef})
 
 
-def render_invoices(docs: Iterable[InvoiceDoc]) -> bytes:
+def render_invoices(docs: Iterable[InvoiceDoc], ksefs: Iterable | None = None) -> bytes:
     """Several invoices in one PDF, each starting on its own page.
 
     One xhtml2pdf document rather than merged single PDFs: the font is embedded once,
@@ -134,7 +135,8 @@ def render_invoices(docs: Iterable[InvoiceDoc]) -> bytes:
     docs = list(docs)
     if not docs:
         raise ValueError("no invoices to render")
-    return render_pdf("invoices.html", {"docs": docs})
+    ksefs = list(ksefs) if ksefs is not None else [None] * len(docs)
+    return render_pdf("invoices.html", {"docs": docs, "ksefs": ksefs})
 
 
 def render_transfer(form: TransferForm) -> bytes:

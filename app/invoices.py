@@ -241,43 +241,45 @@ def _doc(head: dict, lines: list[InvoiceLine]) -> InvoiceDoc:
 # template reaches old invoices too (the data printed is frozen; the layout is not).
 # The key is the frozen document itself, not its ID: equal documents print equally,
 # and a recycled ID (a test database, a restored backup) can never serve stale bytes.
-_PDF_CACHE: OrderedDict[InvoiceDoc, bytes] = OrderedDict()
+_PDF_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _PDF_LOCK = threading.Lock()
 PDF_CACHE_SIZE = 256
 
 
-def _cached_render(doc: InvoiceDoc) -> bytes:
+def _cached_render(doc: InvoiceDoc, ksef=None) -> bytes:
     from app.invoice_pdf import render_invoice
 
+    key = (doc, ksef)  # the KSeF stamp (frozen too) changes the printout once accepted
     with _PDF_LOCK:
-        pdf = _PDF_CACHE.get(doc)
+        pdf = _PDF_CACHE.get(key)
         if pdf is not None:
-            _PDF_CACHE.move_to_end(doc)
+            _PDF_CACHE.move_to_end(key)
             return pdf
-    pdf = render_invoice(doc)
+    pdf = render_invoice(doc, ksef)
     with _PDF_LOCK:
-        _PDF_CACHE[doc] = pdf
+        _PDF_CACHE[key] = pdf
         while len(_PDF_CACHE) > PDF_CACHE_SIZE:
             _PDF_CACHE.popitem(last=False)
     return pdf
 
 
-async def invoice_pdf(doc: InvoiceDoc) -> bytes:
-    """One invoice's PDF, rendered in a worker thread, cached (see _PDF_CACHE)."""
+async def invoice_pdf(doc: InvoiceDoc, ksef=None) -> bytes:
+    """One invoice's PDF, rendered in a worker thread, cached (see _PDF_CACHE); `ksef` is
+    its app.ksef.Stamp, if any."""
     from app.pdf import in_thread
 
-    return await in_thread(_cached_render, doc)
+    return await in_thread(_cached_render, doc, ksef)
 
 
-async def invoices_pdf(docs: list[InvoiceDoc]) -> bytes:
+async def invoices_pdf(docs: list[InvoiceDoc], ksefs: list | None = None) -> bytes:
     """Several invoices as one PDF (in a worker thread); a single one comes from the cache.
     Selections are not cached: they are rarely repeated exactly."""
     from app.invoice_pdf import render_invoices
     from app.pdf import in_thread
 
     if len(docs) == 1:
-        return await invoice_pdf(docs[0])
-    return await in_thread(render_invoices, docs)
+        return await invoice_pdf(docs[0], ksefs[0] if ksefs else None)
+    return await in_thread(render_invoices, docs, ksefs)
 
 
 async def transfer_pdf(form) -> bytes:

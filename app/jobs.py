@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app import billing, delivery, mail, sessions, traffic
+from app import billing, delivery, ksef, mail, sessions, traffic
 from app.settings import Settings
 
 log = logging.getLogger("wbok.jobs")
@@ -64,12 +64,27 @@ async def mail_job(settings: Settings) -> None:
         log.exception("mail outbox failed")
 
 
+async def ksef_job(settings: Settings) -> None:
+    """Every 5 minutes and at start-up: build the FA(3) XML of new invoices and send what is
+    due to KSeF (documents lease their rows, so several processes never send one twice)."""
+    if settings.ksef_mode == "off":
+        return
+    try:
+        result = await ksef.send_pending(settings)
+        if result.sent or result.accepted or result.rejected or result.error:
+            log.info(result.summary())
+    except Exception:
+        log.exception("KSeF sending failed")
+
+
 def add_billing_jobs(scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """The billing jobs; the monthly one also runs now, to catch up after downtime."""
     scheduler.add_job(monthly_job, "cron", day=1, hour=3, minute=0, args=[settings],
                       id="billing", next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
     scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
+    scheduler.add_job(ksef_job, "interval", minutes=5, args=[settings], id="ksef_send",
+                      next_run_time=datetime.now(timezone.utc) + timedelta(seconds=30))
 
 
 def start_scheduler(settings: Settings) -> AsyncIOScheduler:

@@ -40,13 +40,23 @@ def _date(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def _qr_src(payload: str) -> str:
+    """A QR code of `payload` as a PNG data URI, for an <img> in a PDF."""
+    import base64
+
+    from app.transfer import qr_png
+
+    return "data:image/png;base64," + base64.b64encode(qr_png(payload)).decode("ascii")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(money=format_money, date=_date, nrb=format_nrb, customer_ref=customer_ref)
+    env.filters.update(money=format_money, date=_date, nrb=format_nrb, customer_ref=customer_ref,
+                       qr_src=_qr_src)
     env.globals.update(
         font_regular=(FONTS / "DejaVuSans.ttf").as_posix(),
         font_bold=(FONTS / "DejaVuSans-Bold.ttf").as_posix(),

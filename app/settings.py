@@ -75,6 +75,20 @@ class Settings:
     # PostgreSQL connection pool per process; 0 opens a connection per query (tests,
     # whose client runs the app on another event loop than the fixtures).
     db_pool_size: int = 10
+    # KSeF: which invoices go ("b2b": buyers with a NIP, "all", "off"), where, and how.
+    ksef_mode: str = "b2b"
+    ksef_env: str = "test"
+    ksef_token: str = ""
+    # Only for a mirror or a proxy in front of KSeF; empty means the env's official address.
+    ksef_api_url: str = ""
+    # Invoices issued before this day are not sent (KSeF became mandatory on 2026-02-01).
+    ksef_since: str = "2026-02-01"
+    # The ISP's offline KSeF certificate (PEM files), for KOD II on offline invoices.
+    ksef_offline_cert: str = ""
+    # The offline mode used while KSeF cannot be reached: "offline24", or "awaria" while the
+    # MF has announced a KSeF failure (a longer deadline).
+    ksef_offline_mode: str = "offline24"
+    ksef_offline_key: str = ""
     isp: ISP = field(default_factory=ISP)
 
     @property
@@ -120,6 +134,14 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         collector_token=env.get("WBOK_COLLECTOR_TOKEN", ""),
         traffic_retention_days=int(env.get("WBOK_TRAFFIC_RETENTION_DAYS", "90")),
         db_pool_size=int(env.get("WBOK_DB_POOL_SIZE", "10")),
+        ksef_mode=env.get("WBOK_KSEF_MODE", base.ksef_mode).strip().lower(),
+        ksef_env=env.get("WBOK_KSEF_ENV", base.ksef_env).strip().lower(),
+        ksef_token=env.get("WBOK_KSEF_TOKEN", ""),
+        ksef_api_url=env.get("WBOK_KSEF_API_URL", ""),
+        ksef_since=env.get("WBOK_KSEF_SINCE", base.ksef_since),
+        ksef_offline_mode=env.get("WBOK_KSEF_OFFLINE_MODE", base.ksef_offline_mode).strip().lower(),
+        ksef_offline_cert=env.get("WBOK_KSEF_OFFLINE_CERT", ""),
+        ksef_offline_key=env.get("WBOK_KSEF_OFFLINE_KEY", ""),
         isp=load_isp(env.get("WBOK_CONFIG")),
     )
 

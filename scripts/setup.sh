@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks.
+# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks, zbar for QR codes.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)  # reads the KSeF QR codes in tests
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # MariaDB serves the LMS databases of the import tests; CI needs it, elsewhere it is optional.
 if [ "${CI:-}" = "true" ] && ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1; then

@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from app import finances, invoices
+from app import finances, invoices, ksef
 from app.i18n import _
 from app.routes._render import render
 from app.routes._session import settings_of
@@ -37,8 +37,10 @@ class FinancesController(Controller):
                                             date.today(), year)
         if data is None:
             raise NotFoundException()
+        ids = [r.invoice_id for r in data.statement.rows if r.invoice_id]
         context = {**await panel_context(session), "fin": data, "select_all": select == "all",
-                   "qr": qr_svg(data.transfer.qr) if data.transfer else ""}
+                   "qr": qr_svg(data.transfer.qr) if data.transfer else "",
+                   "ksef_numbers": await ksef.ksef_numbers(ids)}
         return render(request, "finances/page.html", context, fragment="finances/_data.html")
 
     @get("/transfer")
@@ -51,21 +53,34 @@ class FinancesController(Controller):
         return pdf_response(await invoices.transfer_pdf(form), "druk-przelewu.pdf")
 
     @get("/invoices/print")
-    async def print_invoices(self, session: NamedDependency[ActiveSession],
+    async def print_invoices(self, request: Request, session: NamedDependency[ActiveSession],
                              invoice_id: FromQuery[list[int] | None] = None) -> Response:
         if not invoice_id:
             return _message(_("Nie zaznaczono faktur"),
                             _("Zaznacz co najmniej jedną fakturę na liście, a potem wybierz „Drukuj zaznaczone”."),
                             status_code=422)
-        docs = await invoices.load_invoice_docs(invoice_id[:200], session.subject_id)
+        ids = list(dict.fromkeys(invoice_id[:200]))
+        docs = await invoices.load_invoice_docs(ids, session.subject_id)
         if not docs:
             raise NotFoundException()
-        return pdf_response(await invoices.invoices_pdf(docs), "faktury.pdf")
+        stamps = await ksef.stamps(ids, settings_of(request))
+        return pdf_response(await invoices.invoices_pdf(docs, stamps), "faktury.pdf")
 
-    @get("/invoices/{invoice_id:int}")
-    async def show_invoice(self, session: NamedDependency[ActiveSession], invoice_id: FromPath[int]) -> Response:
+    @get("/invoices/{name:str}")
+    async def show_invoice(self, request: Request, session: NamedDependency[ActiveSession],
+                           name: FromPath[str]) -> Response:
+        """`/finances/invoices/12` is the invoice's PDF, `/finances/invoices/12.xml` its FA(3) XML."""
+        stem, xml = (name[:-4], True) if name.endswith(".xml") else (name, False)
+        if not stem.isdigit() or len(stem) > 18:
+            raise NotFoundException()
+        invoice_id, settings = int(stem), settings_of(request)
         doc = await invoices.load_invoice_doc(invoice_id, session.subject_id)
         if doc is None:
             raise NotFoundException()
-        name = "faktura-" + doc.number.replace("/", "-") + ".pdf"
-        return pdf_response(await invoices.invoice_pdf(doc), name)
+        filename = "faktura-" + doc.number.replace("/", "-")
+        if xml:
+            body = await ksef.invoice_xml(invoice_id, settings, session.subject_id)
+            return Response(body, media_type="application/xml; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="{filename}.xml"'})
+        stamp = await ksef.stamp(invoice_id, settings)
+        return pdf_response(await invoices.invoice_pdf(doc, stamp), filename + ".pdf")

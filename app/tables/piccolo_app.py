@@ -13,7 +13,8 @@ APP_CONFIG = AppConfig(
         modules=["app.tables.customers", "app.tables.tariffs", "app.tables.auth", "app.tables.jobs",
                  "app.tables.finances", "app.tables.billing", "app.tables.changes",
                  "app.tables.messages", "app.tables.helpdesk", "app.tables.mail", "app.tables.traffic",
-                 "app.tables.lms"],
+                 "app.tables.lms",
+                 "app.tables.ksef"],
         exclude_imported=True,
     ),
 )

@@ -24,6 +24,7 @@ AREAS = [
     ("/admin/messages", "messages-compose", "/admin/messages"),
     ("/admin/helpdesk", "helpdesk-overview", "/admin/helpdesk"),
     ("/admin/traffic", "traffic-publication", "/admin/traffic"),
+    ("/admin/ksef", "ksef-documents", "/admin/ksef"),
 ]
 
 

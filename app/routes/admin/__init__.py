@@ -8,6 +8,7 @@ from app.routes.admin.dashboard import AdminDashboardController
 from app.routes.admin.devices import AdminDevicesController
 from app.routes.admin.finances import AdminFinancesController
 from app.routes.admin.helpdesk import AdminHelpdeskController
+from app.routes.admin.ksef import AdminKsefController
 from app.routes.admin.messages import AdminMessagesController
 from app.routes.admin.payments import AdminPaymentsController
 from app.routes.admin.tariffs import AdminTariffsController
@@ -16,4 +17,5 @@ from app.routes.admin.traffic import AdminTrafficController
 ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
                      AdminDevicesController, AdminChangesController, AdminHelpdeskController,
                      AdminFinancesController, AdminTariffsController, AdminBillingController,
-                     AdminPaymentsController, AdminMessagesController, AdminTrafficController]
+                     AdminPaymentsController, AdminMessagesController, AdminTrafficController,
+                     AdminKsefController]

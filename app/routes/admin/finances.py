@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from app import customers, finances, invoices
+from app import customers, finances, invoices, ksef
 from app.finances import PaymentForm
 from app.routes._render import notice, render
 from app.routes._session import settings_of
@@ -39,8 +39,10 @@ class AdminFinancesController(Controller):
                       parts={"admin-finances-statement": "admin/finances/_statement.html"})
 
     @get("/invoices/{invoice_id:int}")
-    async def show_invoice(self, operator: NamedDependency[ActiveSession], invoice_id: FromPath[int]) -> Response:
+    async def show_invoice(self, request: Request, operator: NamedDependency[ActiveSession],
+                           invoice_id: FromPath[int]) -> Response:
         doc = await invoices.load_invoice_doc(invoice_id)
         if doc is None:
             raise NotFoundException()
-        return pdf_response(await invoices.invoice_pdf(doc), "faktura-" + doc.number.replace("/", "-") + ".pdf")
+        stamp = await ksef.stamp(invoice_id, settings_of(request))
+        return pdf_response(await invoices.invoice_pdf(doc, stamp), "faktura-" + doc.number.replace("/", "-") + ".pdf")
