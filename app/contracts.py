@@ -43,6 +43,11 @@ def parse_day(text: str | date | None, what: str = "Data") -> date:
     return day
 
 
+async def tariff_choices() -> list[dict]:
+    """Every tariff (id, name, price) by name, for the assignment forms."""
+    return await Tariff.select(Tariff.id, Tariff.name, Tariff.price).order_by(Tariff.name)
+
+
 async def tariff_id(name_or_id: str | int) -> int:
     text = str(name_or_id).strip()
     query = Tariff.select(Tariff.id)

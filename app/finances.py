@@ -186,7 +186,8 @@ async def _payer(customer_id: int) -> tuple[str, str] | None:
 async def invoice_numbers(customer_id: int) -> list[dict]:
     """The customer's invoices (id, number, dates, total), newest first; for the admin."""
     return await Invoice.select(Invoice.id, Invoice.number, Invoice.issue_date,
-                                Invoice.due_date, Invoice.total_gross).where(
+                                Invoice.due_date, Invoice.total_gross, Invoice.kind,
+                                Invoice.corrected_number).where(
         Invoice.customer == customer_id).order_by(Invoice.issue_date, ascending=False
                                                   ).order_by(Invoice.id, ascending=False)
 
@@ -312,6 +313,7 @@ async def recent_payments(limit: int = 20, customer_id: int | None = None) -> li
     query = Payment.select(
         Payment.id, Payment.customer, Payment.customer.name, Payment.date, Payment.title,
         Payment.amount, Payment.source, Payment.operator.username, Payment.created_at,
+        Payment.reverses, Payment.moved_from, Payment.note,
     ).order_by(Payment.id, ascending=False).limit(limit)
     if customer_id is not None:
         query = query.where(Payment.customer == customer_id)
