@@ -29,6 +29,8 @@ class AssignmentView:
     discount_amount: int
     note: str
     state: str  # "current", "future" or "ended"
+    down_mbit: int = 0
+    up_mbit: int = 0
 
 
 def parse_day(text: str | date | None, what: str = "Data") -> date:
@@ -178,8 +180,8 @@ async def assignments(customer_id: int, today: date, include_ended: bool = True)
     """The customer's assignments: current ones, then future, then ended (newest first)."""
     from app.billing import discounted
 
-    rows = await Assignment.select(Assignment.all_columns(), Assignment.tariff.name, Assignment.tariff.price
-                                   ).where(Assignment.customer == customer_id
+    rows = await Assignment.select(Assignment.all_columns(), Assignment.tariff.name, Assignment.tariff.price,
+                                   Assignment.tariff.down_mbit, Assignment.tariff.up_mbit).where(Assignment.customer == customer_id
                                            ).order_by(Assignment.start).order_by(Assignment.id)
     out = []
     for r in rows:
@@ -189,7 +191,8 @@ async def assignments(customer_id: int, today: date, include_ended: bool = True)
         out.append(AssignmentView(
             r["id"], r["tariff.name"], r["tariff.price"],
             discounted(r["tariff.price"], r["discount_percent"], r["discount_amount"]),
-            r["start"], r["end"], r["discount_percent"], r["discount_amount"], r["note"], state))
+            r["start"], r["end"], r["discount_percent"], r["discount_amount"], r["note"], state,
+            r["tariff.down_mbit"], r["tariff.up_mbit"]))
     order = {"current": 0, "future": 1, "ended": 2}
     return sorted(out, key=lambda a: (order[a.state],
                                       -a.end.toordinal() if a.state == "ended" else a.start.toordinal()))

@@ -8,6 +8,7 @@ from datetime import date
 from piccolo.query.functions.aggregate import Max, Min, Sum
 
 from app import db
+from app.contracts import assignments
 from app.customers import TariffLine, current_tariffs
 from app.i18n import N_
 from app.money import MAX_GROSZE, parse_money
@@ -142,6 +143,8 @@ class FinancesView:
     tariffs: list[TariffLine]
     statement: Statement
     transfer: TransferForm | None = None
+    # Assignments in force today and those starting later (app/contracts.py).
+    contracts: list = field(default_factory=list)
 
     @property
     def debt(self) -> int:
@@ -161,6 +164,7 @@ async def finances_data(customer_id: int, isp: ISP, today: date, year: int | Non
         tariffs=await current_tariffs(customer_id, today),
         statement=await statement(customer_id, today, year),
         transfer=build_transfer(isp, customer_id, *payer, -total) if total < 0 else None,
+        contracts=await assignments(customer_id, today, include_ended=False),
     )
 
 
