@@ -215,3 +215,29 @@ async def test_two_runs_at_once_in_two_processes():
     issued = sum(int(s.split(": ")[1].split(" invoices")[0]) for s in summaries)
     assert issued == 24, summaries
     await _check_once_each(ids)
+
+
+async def test_the_migration_backfills_markers_for_months_billed_per_customer():
+    """Databases billed before per-assignment markers: every assignment of a customer
+    billed for a month, overlapping it, gets its marker, so the upgrade bills nothing twice."""
+    import importlib
+
+    from app.tables.billing import BilledMonth
+
+    migration = importlib.import_module("app.tables.piccolo_migrations.wbok_2026_12_04t19_02_59_335255")
+    c = await factories.customer()
+    tariff = await factories.tariff(price=7999)
+    old = await Assignment.insert(Assignment(customer=c.id, tariff=tariff, start=date(2025, 1, 1),
+                                             end=date(2026, 10, 15))).returning(Assignment.id)
+    new = await Assignment.insert(Assignment(customer=c.id, tariff=tariff, start=date(2026, 10, 16))
+                                  ).returning(Assignment.id)
+    for period in ("2026-09", "2026-10", "2026-11"):
+        inv = await factories.invoice(c.id, date.fromisoformat(f"{period}-01"))
+        await BilledMonth.insert(BilledMonth(key=f"{period}:{c.id}", period=period, customer=c.id,
+                                             invoice=inv.id, total=7999))
+    await migration.backfill_billed_assignments()
+    await migration.backfill_billed_assignments()  # idempotent
+    rows = await BilledAssignment.select(BilledAssignment.key).order_by(BilledAssignment.key)
+    o, n = old[0]["id"], new[0]["id"]
+    assert [r["key"] for r in rows] == sorted([f"2026-09:{o}", f"2026-10:{o}", f"2026-10:{n}", f"2026-11:{n}"])
+    assert (await run_billing(NOV, date(2026, 11, 20), ISP())).invoices == 0
