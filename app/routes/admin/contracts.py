@@ -19,6 +19,7 @@ from app.i18n import _
 from app.routes._render import after_post, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
+from app.routes.admin._money import finances_context
 from app.routes.admin.customers import DETAIL, detail_context
 from app.sessions import ActiveSession
 
@@ -85,8 +86,6 @@ class AdminContractsController(Controller):
     @post("/charges")
     async def add_charge(self, request: Request, operator: NamedDependency[ActiveSession],
                          customer_id: FromPath[int]) -> Response:
-        from app.routes.admin.finances import finances_context
-
         if await customers.get_customer(customer_id) is None:
             raise NotFoundException()
         data = await request.form()

@@ -11,38 +11,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from app import customers, finances, invoices
-from app.finances import ChargeForm, PaymentForm
-from app.i18n import N_, _
-from app.routes._render import after_post, notice, render
+from app import invoices
+from app.i18n import _
+from app.routes._render import after_post, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
-from app.routes.admin.payments import PAID
+from app.routes.admin._money import finances_context
 from app.routes.responses import pdf_response
 from app.sessions import ActiveSession
-
-
-NOTICES = {**PAID, "charged_now": N_("Opłata dodana i zafakturowana."),
-           "charged_next": N_("Opłata dodana; trafi na najbliższą fakturę miesięczną."),
-           "corrected": N_("Faktura korygująca wystawiona."), "reversed": N_("Wpłata wycofana (storno)."),
-           "moved": N_("Wpłata przeniesiona do innego klienta.")}
-
-
-async def finances_context(request: Request, operator: ActiveSession, customer_id: int, year: int | None = None,
-                           **extra) -> dict:
-    """The admin Finanse page of one customer (404 for an unknown one); `extra` overrides
-    (a form sent back with its errors, a message)."""
-    customer = await customers.get_customer(customer_id)
-    if customer is None:
-        raise NotFoundException()
-    today = date.today()
-    data = await finances.finances_data(customer_id, settings_of(request).isp, today, year)
-    return {**await admin_context(operator), "customer": customer, "fin": data,
-            "invoices": await finances.invoice_numbers(customer_id),
-            "payments": await finances.recent_payments(100, customer_id),
-            "one_offs": await finances.pending_one_offs(customer_id),
-            "form": PaymentForm(customer_id=str(customer_id), date=today.isoformat()),
-            "charge_form": ChargeForm(date=today.isoformat()), "notice": notice(request, NOTICES), **extra}
 
 
 class AdminFinancesController(Controller):

@@ -18,10 +18,10 @@ from app.i18n import N_, _
 from app.routes._render import after_post, notice, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
+from app.routes.admin._money import PAID, finances_context
 from app.sessions import ActiveSession
 
 PAYMENT_FIELDS = ("customer_id", "amount", "date", "title")
-PAID = {"paid": N_("Wpłata zaksięgowana.")}
 ASSIGNED = {"assigned": N_("Wpłata przypisana i zaksięgowana.")}
 
 
@@ -118,7 +118,6 @@ class AdminPaymentsController(Controller):
 
 async def _fix_payment(request: Request, operator: ActiveSession, payment_id: int, move: bool) -> Response:
     """Reverse or move a payment; errors come back on the customer's Finanse page."""
-    from app.routes.admin.finances import finances_context
     from app.tables.finances import Payment
 
     row = await Payment.select(Payment.customer).where(Payment.id == payment_id).first()
