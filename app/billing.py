@@ -276,7 +276,9 @@ async def run_billing(month: date | str, today: date, isp: ISP,
         raise
     if result.errors:
         await runs.fail(JOB, period, "\n".join(result.errors), result.invoices)
-    elif not result.concurrent:
+    elif not result.concurrent or await runs.claim(JOB, period, lease=runs.LEASE, retake=True, again=True):
+        # A concurrent run records the month as done only if the other run's lease ran out
+        # meanwhile (its process died); a live one records its own end.
         await runs.finish(JOB, period, result.invoices)
     return result
 

@@ -144,3 +144,21 @@ def test_no_import_cycle_and_the_domain_never_imports_the_scheduler():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
+
+
+async def test_a_concurrent_billing_run_records_the_month_done_when_the_other_died(monkeypatch):
+    customer = await factories.customer()
+    await Assignment.insert(Assignment(customer=customer.id, tariff=await factories.tariff(),
+                                       start=date(2026, 1, 1)))
+    assert await runs.claim(billing.JOB, "2026-11", lease=runs.LEASE)
+    real = billing.pending
+
+    async def holder_dies_meanwhile(month):
+        await JobRun.update({JobRun.lease_until: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
+            JobRun.key == "billing:2026-11")
+        return await real(month)
+
+    monkeypatch.setattr(billing, "pending", holder_dies_meanwhile)
+    result = await run_billing("2026-11", date(2026, 11, 1), ISP())
+    assert (result.concurrent, result.invoices) == (True, 1)
+    assert (await row(billing.JOB, "2026-11"))["status"] == "done"
