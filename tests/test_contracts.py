@@ -241,3 +241,26 @@ async def test_the_migration_backfills_markers_for_months_billed_per_customer():
     o, n = old[0]["id"], new[0]["id"]
     assert [r["key"] for r in rows] == sorted([f"2026-09:{o}", f"2026-10:{o}", f"2026-10:{n}", f"2026-11:{n}"])
     assert (await run_billing(NOV, date(2026, 11, 20), ISP())).invoices == 0
+
+
+def test_cli_customer_add_from_and_assignment_add_end(capsys):
+    from app.cli import main
+    from tests.conftest import run_sync
+
+    run_sync(factories.tariff(name="Światłowód 300", price=7999))
+    run_sync(factories.tariff(name="Publiczny IP", price=1000))
+    assert main(["customer", "add", "--name", "Jan Źródlany", "--tariff", "Światłowód 300",
+                 "--from", "2026-11-15", "--pin", "4829"]) == 0
+    customer_id = int(capsys.readouterr().out.split()[1])
+    assert main(["assignment", "add", str(customer_id), "Publiczny IP", "--from", "2026-12-01",
+                 "--discount-percent", "50"]) == 0
+    assignment_id = int(capsys.readouterr().out.split()[1])
+    assert main(["assignment", "end", str(assignment_id), "--on", "2027-01-31"]) == 0
+    rows = Assignment.select(Assignment.start, Assignment.end, Assignment.discount_percent).where(
+        Assignment.customer == customer_id).order_by(Assignment.id).run_sync()
+    assert rows == [{"start": date(2026, 11, 15), "end": None, "discount_percent": 0},
+                    {"start": date(2026, 12, 1), "end": date(2027, 1, 31), "discount_percent": 50}]
+    assert main(["assignment", "end", str(assignment_id), "--on", "2026-11-01"]) == 2
+    assert "przed jej początkiem" in capsys.readouterr().err
+    assert main(["assignment", "end", "999999"]) == 2
+    assert main(["assignment", "add", str(customer_id), "Nie ma takiej"]) == 2
