@@ -30,7 +30,7 @@ FIELDS: dict[str, str] = {
     "invoice_by_email": N_("Faktury"),
     "marketing_consent": N_("Zgoda na informacje handlowe"),
 }
-AUDIT_LABELS = {**FIELDS, "pin": N_("PIN")}
+AUDIT_LABELS = {**FIELDS, "pin": N_("PIN"), "tariff": N_("Taryfa"), "payment": N_("Wpłata"), "charge": N_("Opłata")}
 BOOLEANS = frozenset({"invoice_by_email", "marketing_consent"})
 MAIL_ADDRESS = ("mail_street", "mail_postal_code", "mail_city")
 TRUE_WORDS = frozenset({"on", "1", "true", "tak", "yes"})

@@ -84,7 +84,7 @@ def cmd_customer_add(args: argparse.Namespace) -> None:
     async def run() -> tuple[int, str]:
         await _migrate()
         return await create_customer(args.name, email=args.email or "", tariff=args.tariff,
-                                     ip=args.ip, pin=args.pin)
+                                     ip=args.ip, pin=args.pin, tariff_from=args.tariff_from)
 
     try:
         customer_id, pin = asyncio.run(run())
@@ -131,8 +131,8 @@ def cmd_billing_run(args: argparse.Namespace) -> None:
     async def run() -> billing.BillingResult:
         await _migrate()
         today = billing.warsaw_today()
-        month = billing.parse_month(args.month or today)
-        _, todo = await billing.pending(month)
+        month = billing.parse_month(args.month or today, today)
+        todo, _ = await billing.pending(month)
         with progress(len(todo), f"Faktury {billing.period_key(month)}") as tick:
             result = await billing.run_billing(month, today, settings.isp, progress=tick)
         await deliver_pending(settings)
@@ -147,6 +147,44 @@ def cmd_billing_run(args: argparse.Namespace) -> None:
         print(f"wbok: {error}", file=sys.stderr)
     if result.errors:
         raise SystemExit(1)
+
+
+def _today():
+    from app.billing import warsaw_today
+
+    return warsaw_today()
+
+
+def cmd_assignment_add(args: argparse.Namespace) -> None:
+    from app.contracts import ContractError, add_assignment
+
+    async def run() -> int:
+        await _migrate()
+        return await add_assignment(args.customer_id, args.tariff, args.start or _today(),
+                                    discount_percent=args.discount_percent,
+                                    discount_amount=args.discount or "", note=args.note or "")
+
+    try:
+        assignment_id = asyncio.run(run())
+    except ContractError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"assignment {assignment_id}")
+
+
+def cmd_assignment_end(args: argparse.Namespace) -> None:
+    from app.contracts import ContractError, end_assignment
+
+    async def run() -> bool:
+        await _migrate()
+        return await end_assignment(args.assignment_id, args.on or _today())
+
+    try:
+        found = asyncio.run(run())
+    except ContractError as exc:
+        raise CLIError(str(exc)) from exc
+    if not found:
+        raise CLIError(f"Nie ma umowy (przypisania taryfy) o ID {args.assignment_id}.")
+    print(f"assignment {args.assignment_id} ends {args.on or _today()}")
 
 
 def _iso_time(text: str):
@@ -322,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--email")
     add.add_argument("--tariff")
+    add.add_argument("--from", dest="tariff_from", type=_iso_date, help="YYYY-MM-DD; today by default")
     add.add_argument("--ip")
     add.add_argument("--pin")
     add.set_defaults(func=cmd_customer_add)
@@ -340,6 +379,20 @@ def build_parser() -> argparse.ArgumentParser:
     t_add.add_argument("--up", type=int, required=True)
     t_add.add_argument("--vat", type=int, default=23)
     t_add.set_defaults(func=cmd_tariff_add)
+
+    assignment = sub.add_parser("assignment").add_subparsers(dest="action", required=True)
+    a_add = assignment.add_parser("add", help="assign a tariff to a customer from a date")
+    a_add.add_argument("customer_id", type=int)
+    a_add.add_argument("tariff", help="tariff name or ID")
+    a_add.add_argument("--from", dest="start", type=_iso_date, help="YYYY-MM-DD; today by default")
+    a_add.add_argument("--discount-percent", type=int, default=0)
+    a_add.add_argument("--discount", help="amount off the monthly price, in zł")
+    a_add.add_argument("--note")
+    a_add.set_defaults(func=cmd_assignment_add)
+    a_end = assignment.add_parser("end", help="end an assignment (the last day billed)")
+    a_end.add_argument("assignment_id", type=int)
+    a_end.add_argument("--on", type=_iso_date, help="YYYY-MM-DD; today by default")
+    a_end.set_defaults(func=cmd_assignment_end)
 
     billing_cmd = sub.add_parser("billing").add_subparsers(dest="action", required=True)
     b_run = billing_cmd.add_parser("run", help="what the monthly job does: bill a month")

@@ -78,9 +78,10 @@ async def info_data(customer_id: int, today: date, session_started: datetime | N
 async def create_customer(
     name: str, *, email: str = "", phone: str = "", street: str = "", postal_code: str = "",
     city: str = "", nip: str = "", tariff: str | None = None, ip: str | None = None,
-    pin: str | None = None, today: date | None = None,
+    pin: str | None = None, today: date | None = None, tariff_from: date | None = None,
 ) -> tuple[int, str]:
-    """Create a customer (with a device at `ip` and `tariff` from `today`, if given).
+    """Create a customer (with a device at `ip` and `tariff` from `tariff_from`, else
+    `today`, if given).
     Returns the new customer ID and the plain PIN, which is shown once and stored hashed."""
     from app.auth import valid_pin_format
 
@@ -100,7 +101,7 @@ async def create_customer(
         customer_id = rows[0]["id"]
         if tariff_id:
             await Assignment.insert(Assignment(customer=customer_id, tariff=tariff_id,
-                                               start=today or date.today()))
+                                               start=tariff_from or today or date.today()))
         if ip:
             await _add_device(customer_id, ip)
     return customer_id, pin

@@ -179,15 +179,21 @@ async def create_demo_finances(customer_ids: list[int], rng: random.Random, toda
 
 
 async def _mark_billed(month: date, invoices: list) -> None:
-    """Record a demo month as billed, as app.billing would have, so that the scheduler's
-    catch-up on start-up does not bill the demo customers for it a second time."""
+    """Record a demo month as billed, as app.billing would have: a marker per assignment
+    (each demo customer has one), so that the scheduler's catch-up on start-up does not
+    bill the demo customers for it a second time."""
     from app import runs
-    from app.tables.billing import BilledMonth
+    from app.tables.billing import BilledAssignment
 
     period = f"{month:%Y-%m}"
-    await BilledMonth.insert(*[BilledMonth(key=f"{period}:{i.customer_id}", period=period,
-                                           customer=i.customer_id, invoice=i.id, total=i.total_gross)
-                               for i in invoices])
+    by_customer = {i.customer_id: i for i in invoices}
+    rows = await Assignment.select(Assignment.id, Assignment.customer).where(
+        Assignment.customer.is_in(list(by_customer) or [0]))
+    markers = [BilledAssignment(key=f"{period}:{r['id']}", period=period, assignment=r["id"],
+                                customer=r["customer"], invoice=by_customer[r["customer"]].id,
+                                amount=by_customer[r["customer"]].total_gross) for r in rows]
+    for i in range(0, len(markers), 400):
+        await BilledAssignment.insert(*markers[i:i + 400])
     if await runs.claim("billing", period):
         await runs.finish("billing", period, len(invoices))
 

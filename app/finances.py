@@ -8,6 +8,7 @@ from datetime import date
 from piccolo.query.functions.aggregate import Max, Min, Sum
 
 from app import db
+from app.contracts import assignments
 from app.customers import TariffLine, current_tariffs
 from app.due import Due, amount_due
 from app.i18n import N_
@@ -144,6 +145,8 @@ class FinancesView:
     statement: Statement
     transfer: TransferForm | None = None
     due: Due | None = None  # the "Do zapłaty" box
+    # Assignments in force today and those starting later (app/contracts.py).
+    contracts: list = field(default_factory=list)
 
     @property
     def debt(self) -> int:
@@ -165,6 +168,7 @@ async def finances_data(customer_id: int, isp: ISP, today: date, year: int | Non
         statement=await statement(customer_id, today, year),
         transfer=build_transfer(isp, customer_id, *payer, -total, owed.numbers) if total < 0 else None,
         due=owed,
+        contracts=await assignments(customer_id, today, include_ended=False),
     )
 
 
@@ -192,7 +196,8 @@ async def _payer(customer_id: int) -> tuple[str, str] | None:
 async def invoice_numbers(customer_id: int) -> list[dict]:
     """The customer's invoices (id, number, dates, total), newest first; for the admin."""
     return await Invoice.select(Invoice.id, Invoice.number, Invoice.issue_date,
-                                Invoice.due_date, Invoice.total_gross).where(
+                                Invoice.due_date, Invoice.total_gross, Invoice.kind,
+                                Invoice.corrected_number).where(
         Invoice.customer == customer_id).order_by(Invoice.issue_date, ascending=False
                                                   ).order_by(Invoice.id, ascending=False)
 
@@ -318,7 +323,189 @@ async def recent_payments(limit: int = 20, customer_id: int | None = None) -> li
     query = Payment.select(
         Payment.id, Payment.customer, Payment.customer.name, Payment.date, Payment.title,
         Payment.amount, Payment.source, Payment.operator.username, Payment.created_at,
+        Payment.reverses, Payment.moved_from, Payment.note,
     ).order_by(Payment.id, ascending=False).limit(limit)
     if customer_id is not None:
         query = query.where(Payment.customer == customer_id)
     return await query
+
+
+# --- payment corrections -------------------------------------------------------------
+
+class PaymentFixError(ValueError):
+    """A payment that cannot be reversed or moved (Polish, fit for the page)."""
+
+
+async def _payment(payment_id: int) -> dict | None:
+    return await Payment.select().where(Payment.id == payment_id).first()
+
+
+def _fixable(row: dict, reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PaymentFixError(N_("Podaj powód korekty wpłaty."))
+    if len(reason) > 250:
+        raise PaymentFixError(N_("Powód może mieć najwyżej 250 znaków."))
+    if row["amount"] <= 0 or row["reverses"] is not None:
+        raise PaymentFixError(N_("Tej pozycji nie można cofnąć: to już jest storno."))
+    return reason
+
+
+async def _book_reversal(row: dict, title: str, reason: str, today: date, operator_id: int | None) -> int:
+    """The negative entry linked to `row`; its reference "reversal:<id>" is unique, so a
+    payment is reversed (or moved) once, even by two operators at once."""
+    rows = await Payment.insert(Payment(
+        customer=row["customer"], date=today, title=title[:200], amount=-row["amount"], source="reversal",
+        reference=f"reversal:{row['id']}", operator=operator_id, reverses=row["id"], note=reason,
+    )).on_conflict(target=Payment.reference, action="DO NOTHING").returning(Payment.id)
+    if not rows:
+        raise PaymentFixError(N_("Ta wpłata została już cofnięta albo przeniesiona."))
+    return rows[0]["id"]
+
+
+async def reverse_payment(payment_id: int, reason: str, *, today: date, operator_id: int | None = None
+                          ) -> int | None:
+    """Reverse a booked payment: a negative entry linked to it, dated `today`; both stay
+    in the statement and the audit log. Returns the reversal's ID, None when there is
+    no such payment."""
+    from app import changes
+    from app.money import format_money
+
+    row = await _payment(payment_id)
+    if row is None:
+        return None
+    reason = _fixable(row, reason)
+    async with db.transaction():
+        rid = await _book_reversal(row, f"Storno wpłaty z {row['date']:%d.%m.%Y}: {reason}", reason, today,
+                                   operator_id)
+        await changes.record(row["customer"], "operator", operator_id, "payment_reverse", "payment",
+                             f"{format_money(row['amount'])} {row['date']:%Y-%m-%d} {row['title']}", reason)
+    return rid
+
+
+async def move_payment(payment_id: int, to_customer: int, reason: str, *, today: date,
+                       operator_id: int | None = None) -> int | None:
+    """Move a payment booked to the wrong customer: a reversal on the original customer
+    and the same payment (date, title, amount) booked to `to_customer`, linked to the
+    original, in one transaction. Returns the new payment's ID, None when there is no
+    such payment."""
+    from app import changes
+    from app.money import format_money
+
+    row = await _payment(payment_id)
+    if row is None:
+        return None
+    reason = _fixable(row, reason)
+    if to_customer == row["customer"]:
+        raise PaymentFixError(N_("Wpłata już jest na koncie tego klienta."))
+    async with db.transaction():
+        if not await Customer.exists().where(Customer.id == to_customer):
+            raise PaymentFixError(N_("Nie ma klienta o takim ID."))
+        await _book_reversal(row, f"Przeniesienie wpłaty z {row['date']:%d.%m.%Y} do klienta {to_customer}: "
+                             f"{reason}", reason, today, operator_id)
+        new = await Payment.insert(Payment(
+            customer=to_customer, date=row["date"], title=row["title"], amount=row["amount"], source="moved",
+            reference=f"moved:{row['id']}", operator=operator_id, moved_from=row["id"], note=reason,
+        )).returning(Payment.id)
+        what = f"{format_money(row['amount'])} {row['date']:%Y-%m-%d} {row['title']}"
+        await changes.record(row["customer"], "operator", operator_id, "payment_move_out", "payment",
+                             what, f"→ {to_customer}: {reason}")
+        await changes.record(to_customer, "operator", operator_id, "payment_move_in", "payment",
+                             f"{row['customer']} →", what)
+    return new[0]["id"]
+
+
+# --- one-off charges -----------------------------------------------------------------
+
+class ChargeError(ValueError):
+    """A one-off charge that cannot be added. `errors` maps form fields to Polish messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class ChargeForm:
+    """The raw text of the admin one-off charge form, kept to fill the form back in."""
+
+    description: str = ""
+    amount: str = ""
+    vat_rate: str = "23"
+    date: str = ""
+    mode: str = "next"
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_charge_form(form: ChargeForm) -> tuple[str, int, int, date, str]:
+    """(description, gross grosze, VAT rate, date, mode); every bad field at once."""
+    from app.tariffs import VAT_RATES
+
+    errors: dict[str, str] = {}
+    description = (form.description or "").strip()
+    if not description:
+        errors["description"] = N_("Podaj opis opłaty.")
+    elif len(description) > 200:
+        errors["description"] = N_("Opis może mieć najwyżej 200 znaków.")
+    grosze = 0
+    try:
+        grosze = parse_money(form.amount)
+        if grosze <= 0:
+            errors["amount"] = N_("Kwota musi być większa od zera.")
+        elif grosze > MAX_GROSZE:
+            errors["amount"] = N_("Kwota jest zbyt duża.")
+    except ValueError as exc:
+        errors["amount"] = str(exc)
+    rate = int(form.vat_rate) if (form.vat_rate or "").strip().isdigit() else -1
+    if rate not in VAT_RATES:
+        errors["vat_rate"] = N_("Stawka VAT musi być jedną z: 23, 8, 5, 0.")
+    day = EARLIEST
+    try:
+        day = date.fromisoformat((form.date or "").strip())
+        if day < EARLIEST:
+            errors["date"] = N_("Data jest zbyt odległa.")
+    except ValueError:
+        errors["date"] = N_("Podaj datę w formacie RRRR-MM-DD, np. 2026-11-24.")
+    if form.mode not in ("now", "next"):
+        errors["mode"] = N_("Wybierz: osobna faktura teraz albo z najbliższą fakturą miesięczną.")
+    if errors:
+        raise ChargeError(errors)
+    return description, grosze, rate, day, form.mode
+
+
+async def add_one_off(customer_id: int, description: str, gross: int, vat_rate: int, day: date, mode: str,
+                      *, isp: ISP, today: date, operator_id: int | None = None) -> tuple[int, int | None]:
+    """Add a one-off charge. "now": invoiced on its own at once (the charge, its invoice
+    and the link in one transaction); "next": waits for the customer's next monthly
+    invoice (app/billing.py). Returns (charge ID, invoice ID or None)."""
+    from app import changes
+    from app.invoices import issue_invoice
+    from app.money import format_money
+    from app.tables.finances import OneOffCharge
+
+    async with db.transaction():
+        if not await Customer.exists().where(Customer.id == customer_id):
+            raise ChargeError({"customer_id": N_("Nie ma klienta o takim ID.")})
+        cid = (await OneOffCharge.insert(OneOffCharge(
+            customer=customer_id, date=day, description=description, gross=gross, vat_rate=vat_rate,
+            mode=mode, operator=operator_id)).returning(OneOffCharge.id))[0]["id"]
+        invoice_id = None
+        if mode == "now":
+            from app.invoices import InvoiceLine as Line
+
+            issued = await issue_invoice(customer_id, [Line(description, 1, "szt.", gross, vat_rate)], today, isp,
+                                         sale_date=day)
+            invoice_id = issued.id
+            await OneOffCharge.update({OneOffCharge.invoice: invoice_id}).where(OneOffCharge.id == cid)
+        await changes.record(customer_id, "operator", operator_id, "charge_add", "charge", "",
+                             f"{description}: {format_money(gross)} (VAT {vat_rate}%), {day:%Y-%m-%d}, "
+                             + ("osobna faktura" if mode == "now" else "z fakturą miesięczną"))
+    return cid, invoice_id
+
+
+async def pending_one_offs(customer_id: int) -> list[dict]:
+    """One-off charges waiting for the next monthly invoice."""
+    from app.tables.finances import OneOffCharge
+
+    return await OneOffCharge.select().where(
+        (OneOffCharge.customer == customer_id) & OneOffCharge.invoice.is_null()).order_by(OneOffCharge.id)

@@ -121,13 +121,123 @@ class InvoiceDoc:
         return amount_in_words(self.total_gross)
 
 
-def render_invoice(doc: InvoiceDoc, ksef=None) -> bytes:
-    """One invoice as PDF bytes (CPU work: run it via app.pdf.in_thread); `ksef` is its
-    app.ksef.Stamp when it went to KSeF (the number and the verification QR codes)."""
+@dataclass(frozen=True)
+class CorrectedLine:
+    """One corrected line of a faktura korygująca: the line before and after, gross
+    values of the whole line in grosze (quantity after 0: the line is cancelled)."""
+
+    position: int
+    description: str
+    unit: str
+    vat_rate: int
+    quantity_before: int
+    gross_before: int
+    quantity_after: int
+    gross_after: int
+
+    @property
+    def net_before(self) -> int:
+        return net_from_gross(self.gross_before, self.vat_rate)
+
+    @property
+    def net_after(self) -> int:
+        return net_from_gross(self.gross_after, self.vat_rate)
+
+    @property
+    def net_diff(self) -> int:
+        return self.net_after - self.net_before
+
+    @property
+    def gross_diff(self) -> int:
+        return self.gross_after - self.gross_before
+
+    @property
+    def vat_diff(self) -> int:
+        return self.gross_diff - self.net_diff
+
+    @property
+    def quantity_diff(self) -> int:
+        return self.quantity_after - self.quantity_before
+
+
+@dataclass(frozen=True)
+class CorrectionRateTotal:
+    """Per VAT rate: before, after and the difference, in grosze."""
+
+    vat_rate: int
+    net_before: int
+    gross_before: int
+    net_after: int
+    gross_after: int
+
+    @property
+    def net_diff(self) -> int:
+        return self.net_after - self.net_before
+
+    @property
+    def gross_diff(self) -> int:
+        return self.gross_after - self.gross_before
+
+    @property
+    def vat_diff(self) -> int:
+        return self.gross_diff - self.net_diff
+
+
+@dataclass(frozen=True)
+class CorrectionDoc:
+    """A faktura korygująca (art. 106j) as printed: references the corrected invoice
+    (number and issue date), the reason, and per line before / after / difference."""
+
+    number: str
+    issue_date: date
+    sale_date: date
+    due_date: date
+    seller: Party
+    buyer: Party
+    corrected_number: str
+    corrected_issue_date: date
+    reason: str
+    lines: tuple[CorrectedLine, ...]
+    bank_account: str
+    payment_method: str = "przelew"
+    bank_name: str = ""
+
+    @property
+    def rate_totals(self) -> list[CorrectionRateTotal]:
+        rates = sorted({line.vat_rate for line in self.lines}, reverse=True)
+        out = []
+        for rate in rates:
+            ls = [x for x in self.lines if x.vat_rate == rate]
+            out.append(CorrectionRateTotal(rate, sum(x.net_before for x in ls), sum(x.gross_before for x in ls),
+                                           sum(x.net_after for x in ls), sum(x.gross_after for x in ls)))
+        return out
+
+    @property
+    def total_net(self) -> int:
+        return sum(line.net_diff for line in self.lines)
+
+    @property
+    def total_gross(self) -> int:
+        return sum(line.gross_diff for line in self.lines)
+
+    @property
+    def total_vat(self) -> int:
+        return self.total_gross - self.total_net
+
+    @property
+    def amount_words(self) -> str:
+        return amount_in_words(abs(self.total_gross))
+
+
+def render_invoice(doc: InvoiceDoc | CorrectionDoc, ksef=None) -> bytes:
+    """One invoice (or corrective invoice) as PDF bytes (CPU work: run it via app.pdf.in_thread);
+    `ksef` is its app.ksef.Stamp when it went to KSeF (the number and the verification QR codes)."""
+    if isinstance(doc, CorrectionDoc):
+        return render_pdf("correction.html", {"doc": doc, "ksef": ksef})
     return render_pdf("invoice.html", {"doc": doc, "ksef": ksef})
 
 
-def render_invoices(docs: Iterable[InvoiceDoc], ksefs: Iterable | None = None) -> bytes:
+def render_invoices(docs: Iterable[InvoiceDoc | CorrectionDoc], ksefs: Iterable | None = None) -> bytes:
     """Several invoices in one PDF, each starting on its own page.
 
     One xhtml2pdf document rather than merged single PDFs: the font is embedded once,

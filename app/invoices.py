@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app import db
-from app.invoice_pdf import InvoiceDoc, InvoiceLine, Party
+from app.invoice_pdf import CorrectedLine, CorrectionDoc, InvoiceDoc, InvoiceLine, Party
 from app.settings import ISP
 from app.tables.customers import Customer
-from app.tables.finances import Charge, Invoice, InvoiceCounter
+from app.tables.finances import Charge, CorrectionLine, Invoice, InvoiceCounter
 from app.tables.finances import InvoiceLine as InvoiceLineRow
 from app.transfer import virtual_account
 
 __all__ = ["InvoiceError", "IssuedInvoice", "InvoiceLine", "InvoiceRequest", "issue_invoice",
-           "issue_invoices", "series_key",
+           "issue_invoices", "series_key", "LineChange", "issue_correction", "current_lines",
            "format_number", "load_invoice_doc", "load_invoice_docs", "invoice_pdf",
            "invoices_pdf"]
 
@@ -192,8 +192,115 @@ _DOC_COLUMNS = (
     Invoice.id, Invoice.number, Invoice.customer, Invoice.issue_date, Invoice.sale_date,
     Invoice.due_date, Invoice.seller_name, Invoice.seller_address, Invoice.seller_nip,
     Invoice.buyer_name, Invoice.buyer_address, Invoice.buyer_nip, Invoice.bank_account,
-    Invoice.bank_name, Invoice.payment_method,
+    Invoice.bank_name, Invoice.payment_method, Invoice.kind, Invoice.corrected_number,
+    Invoice.corrected_issue_date, Invoice.reason,
 )
+
+
+# --- corrections (faktura korygująca, art. 106j) -----------------------------------------
+
+@dataclass(frozen=True)
+class LineChange:
+    """What a line should be: its `position` on the corrected invoice, the quantity and
+    the gross unit price after the correction (quantity 0 cancels the line)."""
+
+    position: int
+    quantity: int
+    unit_gross: int
+
+
+async def current_lines(invoice_id: int) -> list[CorrectedLine] | None:
+    """The invoice's lines as they stand now: as issued, with every correction issued
+    for it so far applied in order (before = after = the current state). None when
+    there is no such invoice of kind "invoice"."""
+    if not await Invoice.exists().where((Invoice.id == invoice_id) & (Invoice.kind == "invoice")):
+        return None
+    state = {}
+    for r in await InvoiceLineRow.select().where(InvoiceLineRow.invoice == invoice_id).order_by(
+            InvoiceLineRow.position):
+        state[r["position"]] = CorrectedLine(r["position"], r["description"], r["unit"], r["vat_rate"],
+                                             r["quantity"], r["gross"], r["quantity"], r["gross"])
+    for r in await CorrectionLine.select().where(CorrectionLine.correction.corrects == invoice_id).order_by(
+            CorrectionLine.correction).order_by(CorrectionLine.position):
+        old = state[r["position"]]
+        state[r["position"]] = CorrectedLine(old.position, old.description, old.unit, old.vat_rate,
+                                             r["quantity_after"], r["gross_after"], r["quantity_after"],
+                                             r["gross_after"])
+    return [state[k] for k in sorted(state)]
+
+
+async def issue_correction(invoice_id: int, changes: Sequence[LineChange], reason: str, issue_date: date,
+                           isp: ISP) -> IssuedInvoice | None:
+    """Issue a faktura korygująca for `invoice_id`: a new immutable document in its own
+    gapless series (`isp.correction_series`), referencing the corrected invoice's number
+    and date, with before/after per changed line, and one charge per line for the
+    difference (negative: the balance goes down). None when there is no such invoice.
+    Corrections of corrections are not issued: a second correction of the invoice
+    starts from the state after the first."""
+    if not await Invoice.exists().where((Invoice.id == invoice_id) & (Invoice.kind == "invoice")):
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvoiceError("Podaj przyczynę korekty.")
+    if len(reason) > 300:
+        raise InvoiceError("Przyczyna korekty może mieć najwyżej 300 znaków.")
+    series = series_key(isp.correction_series, issue_date)
+    async with db.transaction():
+        # The number first: bumping the series counter locks it until commit, so two
+        # corrections at once are serialised and the second reads the first's lines
+        # (a rollback below takes the number back, no gap).
+        seq = await _next_seq(series)
+        lines = await current_lines(invoice_id)
+        if lines is None:
+            raise InvoiceError("Nie ma takiej faktury.")  # rolls the number back
+        by_pos = {x.position: x for x in lines}
+        corrected: list[CorrectedLine] = []
+        for ch in changes:
+            old = by_pos.get(ch.position)
+            if old is None:
+                raise InvoiceError(f"Faktura nie ma pozycji {ch.position}.")
+            if ch.quantity < 0 or ch.unit_gross < 0:
+                raise InvoiceError("Ilość i cena po korekcie nie mogą być ujemne.")
+            after = ch.quantity * ch.unit_gross
+            if (ch.quantity, after) == (old.quantity_after, old.gross_after):
+                continue
+            corrected.append(CorrectedLine(old.position, old.description, old.unit, old.vat_rate,
+                                           old.quantity_after, old.gross_after, ch.quantity, after))
+        if not corrected:
+            raise InvoiceError("Korekta niczego nie zmienia: zmień ilość albo cenę co najmniej jednej pozycji.")
+        original = await Invoice.select().where(Invoice.id == invoice_id).first()
+        net = sum(x.net_diff for x in corrected)
+        gross = sum(x.gross_diff for x in corrected)
+        head = Invoice(
+            number=format_number(series, seq), series=series, seq=seq, customer=original["customer"],
+            issue_date=issue_date, sale_date=original["sale_date"],
+            due_date=issue_date + timedelta(days=isp.payment_days),
+            # The parties as on the corrected invoice (frozen there), the seller as now.
+            seller_name=isp.name, seller_address=isp.address, seller_nip=isp.nip,
+            buyer_name=original["buyer_name"], buyer_address=original["buyer_address"],
+            buyer_nip=original["buyer_nip"], bank_account=original["bank_account"],
+            bank_name=isp.bank_name, payment_method=original["payment_method"],
+            total_net=net, total_vat=gross - net, total_gross=gross, kind="correction",
+            corrects=invoice_id, corrected_number=original["number"],
+            corrected_issue_date=original["issue_date"], reason=reason,
+        )
+        correction_id = (await Invoice.insert(head).returning(Invoice.id))[0]["id"]
+        await CorrectionLine.insert(*[CorrectionLine(
+            correction=correction_id, position=x.position, description=x.description, unit=x.unit,
+            vat_rate=x.vat_rate, quantity_before=x.quantity_before, gross_before=x.gross_before,
+            quantity_after=x.quantity_after, gross_after=x.gross_after) for x in corrected])
+        rows = await Charge.insert(*[Charge(
+            customer=original["customer"], date=issue_date, description=f"Korekta: {x.description}"[:200],
+            amount=x.gross_diff, invoice=correction_id) for x in corrected if x.gross_diff]
+        ).returning(Charge.id) if any(x.gross_diff for x in corrected) else []
+    return IssuedInvoice(id=correction_id, number=head.number, customer_id=original["customer"],
+                         issue_date=issue_date, due_date=head.due_date, total_gross=gross,
+                         charge_ids=tuple(r["id"] for r in rows))
+
+
+async def corrections_of(invoice_id: int) -> list[dict]:
+    return await Invoice.select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.total_gross).where(
+        Invoice.corrects == invoice_id).order_by(Invoice.id)
 
 
 async def load_invoice_docs(invoice_ids: Sequence[int], customer_id: int | None = None
@@ -210,17 +317,38 @@ async def load_invoice_docs(invoice_ids: Sequence[int], customer_id: int | None 
     heads = {row["id"]: row for row in await query}
     if len(heads) != len(ids):
         return None
-    lines: dict[int, list[InvoiceLine]] = {i: [] for i in ids}
+    lines: dict[int, list] = {i: [] for i in ids}
     for row in await InvoiceLineRow.select().where(InvoiceLineRow.invoice.is_in(ids)).order_by(
             InvoiceLineRow.invoice).order_by(InvoiceLineRow.position):
         lines[row["invoice"]].append(InvoiceLine(row["description"], row["quantity"], row["unit"],
                                                  row["gross"], row["vat_rate"]))
-    return [_doc(heads[i], lines[i]) for i in ids]
+    fixes = [i for i in ids if heads[i]["kind"] == "correction"]
+    if fixes:
+        for row in await CorrectionLine.select().where(CorrectionLine.correction.is_in(fixes)).order_by(
+                CorrectionLine.correction).order_by(CorrectionLine.position):
+            lines[row["correction"]].append(CorrectedLine(
+                row["position"], row["description"], row["unit"], row["vat_rate"], row["quantity_before"],
+                row["gross_before"], row["quantity_after"], row["gross_after"]))
+    return [_correction_doc(heads[i], lines[i]) if heads[i]["kind"] == "correction" else _doc(heads[i], lines[i])
+            for i in ids]
 
 
 async def load_invoice_doc(invoice_id: int, customer_id: int | None = None) -> InvoiceDoc | None:
     docs = await load_invoice_docs([invoice_id], customer_id)
     return docs[0] if docs else None
+
+
+def _correction_doc(head: dict, lines: list[CorrectedLine]) -> CorrectionDoc:
+    return CorrectionDoc(
+        number=head["number"], issue_date=head["issue_date"], sale_date=head["sale_date"],
+        due_date=head["due_date"],
+        seller=Party(head["seller_name"], head["seller_address"], head["seller_nip"] or None),
+        buyer=Party(head["buyer_name"], head["buyer_address"], head["buyer_nip"] or None,
+                    customer_id=head["customer"]),
+        corrected_number=head["corrected_number"], corrected_issue_date=head["corrected_issue_date"],
+        reason=head["reason"], lines=tuple(lines), bank_account=head["bank_account"],
+        payment_method=head["payment_method"], bank_name=head["bank_name"],
+    )
 
 
 def _doc(head: dict, lines: list[InvoiceLine]) -> InvoiceDoc:

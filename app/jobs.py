@@ -31,7 +31,8 @@ async def publish_traffic(retention_days: int = 90) -> None:
 
 
 async def monthly_job(settings: Settings) -> None:
-    """The 1st at 03:00 and at start-up: bill every due month, then e-mail the invoices."""
+    """Nightly at 03:00 and at start-up: bill whatever is due (a new month, a customer or
+    an assignment added since the last run, a failed or killed run), then e-mail the invoices."""
     try:
         for result in await billing.catch_up(billing.warsaw_today(), settings.isp):
             log.info(result.summary())
@@ -78,8 +79,8 @@ async def ksef_job(settings: Settings) -> None:
 
 
 def add_billing_jobs(scheduler: AsyncIOScheduler, settings: Settings) -> None:
-    """The billing jobs; the monthly one also runs now, to catch up after downtime."""
-    scheduler.add_job(monthly_job, "cron", day=1, hour=3, minute=0, args=[settings],
+    """The billing jobs; the nightly one also runs now, to catch up after downtime."""
+    scheduler.add_job(monthly_job, "cron", hour=3, minute=0, args=[settings],
                       id="billing", next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
     scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")

@@ -89,11 +89,26 @@ def _created(value) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+async def _corrected_ksef_number(doc) -> str | None:
+    """For a corrective invoice: the corrected invoice's KSeF number, if it was accepted."""
+    number = getattr(doc, "corrected_number", None)
+    if not number:
+        return None
+    row = await KsefDocument.select(KsefDocument.ksef_number).where(
+        (KsefDocument.number == number) & (KsefDocument.status == "accepted")).first()
+    return row["ksef_number"] if row else None
+
+
+async def _build(invoice_id: int, created_at) -> bytes:
+    doc = (await invoices.load_invoice_docs([invoice_id]))[0]
+    return build_xml(doc, _created(created_at), corrected_ksef_number=await _corrected_ksef_number(doc))
+
+
 async def _store(invoice_id: int, created_at) -> None:
     doc = (await invoices.load_invoice_docs([invoice_id]))[0]
     xml, error = b"", None
     try:
-        xml = build_xml(doc, _created(created_at))
+        xml = build_xml(doc, _created(created_at), corrected_ksef_number=await _corrected_ksef_number(doc))
         error = xsd_error(xml)
     except ValueError as exc:  # the SDK's own checks (FA3XmlValidationError is one)
         error = str(exc)
@@ -127,8 +142,7 @@ async def invoice_xml(invoice_id: int, settings: Settings, customer_id: int | No
     row = await document(invoice_id, settings)
     if row and row["xml"]:
         return row["xml"].encode("utf-8")
-    doc = (await invoices.load_invoice_docs([invoice_id]))[0]
-    return build_xml(doc, _created(head["created_at"]))
+    return await _build(invoice_id, head["created_at"])
 
 
 async def invoice_id_by_number(number: str) -> int | None:

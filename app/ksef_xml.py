@@ -30,7 +30,7 @@ from ksef_client.documents.fa3 import (
 )
 from lxml import etree
 
-from app.invoice_pdf import InvoiceDoc, InvoiceLine, Party
+from app.invoice_pdf import CorrectionDoc, InvoiceDoc, InvoiceLine, Party, net_from_gross
 
 FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 SYSTEM_INFO = "WBOK"
@@ -72,19 +72,31 @@ def _party(party: Party) -> InvoiceParty:
                         customer_number=str(party.customer_id) if party.customer_id else None)
 
 
-def _line(line: InvoiceLine) -> FaLine:
+def _fa_line(description: str, unit: str, quantity: int, gross: int, rate: int) -> FaLine:
     """WBOK sells at gross prices: the line carries gross (P_11A, P_9B) and the net and
-    VAT derived from it exactly as the PDF prints them."""
-    return FaLine.create(line.description, quantity=line.quantity, unit=line.unit,
-                         unit_net_price=_zl(line.unit_net), tax=_tax(line.vat_rate),
-                         net_amount=_zl(line.net), vat_amount=_zl(line.vat),
-                         gross_amount=_zl(line.gross),
-                         unit_gross_price=_zl(line.gross // line.quantity)
-                         if line.gross % line.quantity == 0 else None)
+    VAT derived from it exactly as the PDF prints them. Quantity 0 is a cancelled line
+    (the "after" state of a correction)."""
+    net = net_from_gross(gross, rate)
+    unit_net = (2 * net + quantity) // (2 * quantity) if quantity else 0
+    return FaLine.create(description, quantity=quantity, unit=unit, unit_net_price=_zl(unit_net),
+                         tax=_tax(rate), net_amount=_zl(net), vat_amount=_zl(gross - net),
+                         gross_amount=_zl(gross),
+                         unit_gross_price=_zl(gross // quantity) if quantity and gross % quantity == 0 else None)
 
 
-def build_xml(doc: InvoiceDoc, created_at: datetime, correction: CorrectionRef | None = None) -> bytes:
-    """The FA(3) XML of `doc` (a faktura VAT, or with `correction` a faktura korygująca)."""
+def _line(line: InvoiceLine) -> FaLine:
+    return _fa_line(line.description, line.unit, line.quantity, line.gross, line.vat_rate)
+
+
+def build_xml(doc: InvoiceDoc | CorrectionDoc, created_at: datetime,
+              correction: CorrectionRef | None = None, corrected_ksef_number: str | None = None) -> bytes:
+    """The FA(3) XML of `doc`: a faktura VAT, or a faktura korygująca (an
+    app.invoice_pdf.CorrectionDoc, or an InvoiceDoc with `correction`), whose lines are
+    given before and after (StanPrzed). `corrected_ksef_number` is the corrected invoice's
+    KSeF number when it has one."""
+    if isinstance(doc, CorrectionDoc):
+        correction = CorrectionRef(doc.corrected_number, doc.corrected_issue_date,
+                                   doc.reason or "Korekta", corrected_ksef_number)
     if correction is None:
         builder = BasicInvoiceBuilder(invoice_number=doc.number)
     else:
@@ -93,7 +105,12 @@ def build_xml(doc: InvoiceDoc, created_at: datetime, correction: CorrectionRef |
                                  reason=correction.reason, ksef_number=correction.ksef_number)
     builder.issued_on(doc.issue_date).sale_date(doc.sale_date).currency("PLN")
     builder.seller(_party(doc.seller)).buyer(_party(doc.buyer))
-    if correction is None:
+    if isinstance(doc, CorrectionDoc):
+        for line in doc.lines:
+            builder.add_corrected_line_before_after(
+                before=_fa_line(line.description, line.unit, line.quantity_before, line.gross_before, line.vat_rate),
+                after=_fa_line(line.description, line.unit, line.quantity_after, line.gross_after, line.vat_rate))
+    elif correction is None:
         for line in doc.lines:
             builder._append_line(_line(line))
     else:

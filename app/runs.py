@@ -31,7 +31,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 async def claim(job: str, period: str, *, lease: timedelta | None = None, retake: bool = False,
-                now: datetime | None = None) -> bool:
+                again: bool = False, now: datetime | None = None) -> bool:
     """Claim the run of `job` for `period`; False when another claim holds it or it is done.
     With `lease`, the claim expires at now + lease unless renewed. With `retake`, a failed
     run, or a running one whose lease ran out (its process died), is taken over; a done
@@ -49,7 +49,7 @@ async def claim(job: str, period: str, *, lease: timedelta | None = None, retake
         JobRun.finished_at: None, JobRun.lease_until: until,
     }).where(
         (JobRun.key == key(job, period))
-        & ((JobRun.status == "failed")
+        & ((JobRun.status == "failed") | (JobRun.status == ("done" if again else "failed"))
            | ((JobRun.status == "running") & JobRun.lease_until.is_not_null() & (JobRun.lease_until < now)))
     ).returning(JobRun.id)
     return bool(taken)

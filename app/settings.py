@@ -33,6 +33,8 @@ class ISP:
     # zero-padded to 24 digits after the check digits.
     virtual_prefix: str = "10901014" "0001"
     invoice_series: str = "FV/{n}/{MM}/{YYYY}"
+    # Corrective invoices (faktury korygujące) have their own gapless series.
+    correction_series: str = "FK/{n}/{MM}/{YYYY}"
     payment_days: int = 14
     # A reminder goes out when charges this many days old are still unpaid.
     reminder_days: int = 14

@@ -10,7 +10,7 @@ import pytest
 from app import billing
 from app.billing import BillingError, due_months, prorate, run_billing
 from app.settings import ISP
-from app.tables.billing import BilledMonth, InvoiceDelivery
+from app.tables.billing import BilledAssignment, InvoiceDelivery
 from app.tables.customers import Customer
 from app.tables.finances import Charge, Invoice, InvoiceLine
 from app.tables.jobs import JobRun
@@ -21,8 +21,23 @@ pytestmark = pytest.mark.anyio
 NOV = date(2026, 11, 1)
 
 
-async def assign(customer_id: int, tariff_id: int, start: date, end: date | None = None) -> None:
-    await Assignment.insert(Assignment(customer=customer_id, tariff=tariff_id, start=start, end=end))
+async def assign(customer_id: int, tariff_id: int, start: date, end: date | None = None, **extra) -> int:
+    rows = await Assignment.insert(Assignment(customer=customer_id, tariff=tariff_id, start=start, end=end,
+                                              **extra)).returning(Assignment.id)
+    return rows[0]["id"]
+
+
+def flaky_issuer(monkeypatch, victim: int, error: BaseException):
+    """billing.issue_invoices that fails for any batch with `victim` in it."""
+    real = billing.issue_invoices
+
+    async def flaky(requests, isp):
+        if any(r.customer_id == victim for r in requests):
+            raise error
+        return await real(requests, isp)
+
+    monkeypatch.setattr(billing, "issue_invoices", flaky)
+    return real
 
 
 async def billed_customer(price=7999, start=date(2026, 1, 1), end=None, invoice_by_email=False,
@@ -64,9 +79,24 @@ def test_end_mid_month_and_outside_the_month():
     assert prorate(6000, date(2025, 1, 1), date(2026, 10, 31), NOV)[1] == 0
 
 
-def test_bad_month():
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-11", "1999-12", "2026-1", "2026-11-01",
+                                  "październik", "", "12026-01"])
+def test_bad_month(text):
     with pytest.raises(BillingError):
-        billing.parse_month("2026-13")
+        billing.parse_month(text)
+
+
+def test_month_not_in_the_future():
+    assert billing.parse_month("2026-11", date(2026, 11, 30)) == NOV
+    with pytest.raises(BillingError, match="jeszcze się nie zaczął"):
+        billing.parse_month("2026-12", date(2026, 11, 30))
+
+
+def test_discount_percent_then_amount_never_below_zero():
+    assert billing.discounted(7999, 10) == 7199  # 79,99 − 7,999 (→ 8,00) = 71,99
+    assert billing.discounted(7999, 0, 1000) == 6999
+    assert billing.discounted(10000, 50, 1000) == 4000
+    assert billing.discounted(1000, 0, 5000) == 0
 
 
 async def test_one_invoice_per_customer_with_all_lines_and_proration():
@@ -82,7 +112,7 @@ async def test_one_invoice_per_customer_with_all_lines_and_proration():
     result = await run_billing("2026-11", date(2026, 11, 1), ISP())
 
     assert (result.invoices, result.total, result.errors) == (2, 7999 + 2000 + 8000, [])
-    assert result.summary() == "billing 2026-11: 2 invoices, 179,99 zł, 0 errors"
+    assert result.summary() == "billing 2026-11: 2 invoices, 179,99 zł, 0 skipped, 0 failed"
     inv_b = await Invoice.select().where(Invoice.customer == b.id).first()
     lines = await InvoiceLine.select(InvoiceLine.description, InvoiceLine.gross).where(
         InvoiceLine.invoice == inv_b["id"]).order_by(InvoiceLine.position)
@@ -100,23 +130,22 @@ async def test_rerun_and_concurrent_run_issue_nothing_twice():
     customers = [await billed_customer() for _ in range(6)]
     first, second = await asyncio.gather(run_billing("2026-11", date(2026, 11, 1), ISP()),
                                          run_billing("2026-11", date(2026, 11, 1), ISP()))
-    assert sorted([first.invoices, second.invoices]) == [0, 6]
-    assert [first.skipped, second.skipped].count(True) == 1
+    assert first.invoices + second.invoices == 6
     again = await run_billing(NOV, date(2026, 11, 2), ISP())
-    assert again.skipped and again.invoices == 0
+    assert (again.invoices, again.skipped, again.failed) == (0, 6, 0)
     seqs = sorted(r["seq"] for r in await Invoice.select(Invoice.seq))
     assert seqs == list(range(1, 7))
-    assert await BilledMonth.count() == len(customers)
+    assert await BilledAssignment.count() == len(customers)
 
 
 async def test_markers_stop_duplicates_even_without_the_run_key():
     """Two runs that both got past the claim (a stale takeover) still bill once."""
     [await billed_customer() for _ in range(4)]
     month = NOV
-    lines = await billing.month_lines(month)
+    work, _ = await billing.pending(month)
     results = await asyncio.gather(*[
-        billing.bill_customer(cid, ls, month, date(2026, 11, 1), ISP(), None)
-        for cid, ls in list(lines.items()) * 2])
+        billing.bill_customer(w, month, date(2026, 11, 1), ISP(), None)
+        for w in list(work.values()) * 2])
     assert sum(1 for r in results if r) == 4
     assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == [1, 2, 3, 4]
 
@@ -124,21 +153,14 @@ async def test_markers_stop_duplicates_even_without_the_run_key():
 async def test_crash_for_one_customer_then_resume_without_gaps(monkeypatch):
     customers = [await billed_customer() for _ in range(5)]
     victim = customers[2].id
-    real = billing.issue_invoice
-
-    async def flaky(customer_id, *args, **kwargs):
-        if customer_id == victim:
-            raise RuntimeError("dysk pełny")
-        return await real(customer_id, *args, **kwargs)
-
-    monkeypatch.setattr(billing, "issue_invoice", flaky)
+    real = flaky_issuer(monkeypatch, victim, RuntimeError("dysk pełny"))
     broken = await run_billing("2026-11", date(2026, 11, 1), ISP())
     assert broken.invoices == 4 and len(broken.errors) == 1 and "dysk pełny" in broken.errors[0]
     run = await JobRun.select().where(JobRun.key == "billing:2026-11").first()
     assert run["status"] == "failed" and "dysk pełny" in run["detail"]
-    assert not await BilledMonth.exists().where(BilledMonth.customer == victim)
+    assert not await BilledAssignment.exists().where(BilledAssignment.customer == victim)
 
-    monkeypatch.setattr(billing, "issue_invoice", real)
+    monkeypatch.setattr(billing, "issue_invoices", real)
     resumed = await run_billing("2026-11", date(2026, 11, 1), ISP())
     assert (resumed.invoices, resumed.errors) == (1, [])
     rows = await Invoice.select(Invoice.seq, Invoice.customer).order_by(Invoice.seq)
@@ -203,23 +225,16 @@ class Crash(BaseException):
 async def test_hard_crash_mid_run_rolls_back_the_open_batch_and_resumes(monkeypatch):
     customers = [await billed_customer() for _ in range(7)]
     monkeypatch.setattr(billing, "BATCH", 2)
-    real = billing.issue_invoice
-
-    async def dying(customer_id, *args, **kwargs):
-        if customer_id == customers[4].id:
-            raise Crash()
-        return await real(customer_id, *args, **kwargs)
-
-    monkeypatch.setattr(billing, "issue_invoice", dying)
+    real = flaky_issuer(monkeypatch, customers[4].id, Crash())
     with pytest.raises(Crash):
         await run_billing("2026-11", date(2026, 11, 1), ISP())
     # Batches [0,1] and [2,3] were committed; [4,5] died open and left nothing.
-    assert await BilledMonth.count() == 4 and await Invoice.count() == 4
-    monkeypatch.setattr(billing, "issue_invoice", real)
+    assert await BilledAssignment.count() == 4 and await Invoice.count() == 4
+    monkeypatch.setattr(billing, "issue_invoices", real)
     resumed = await run_billing("2026-11", date(2026, 11, 1), ISP())
     assert resumed.invoices == 3
     assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == list(range(1, 8))
-    assert await BilledMonth.count() == 7
+    assert await BilledAssignment.count() == 7
 
 
 def test_cli_billing_run_prints_one_summary_line(capsys):
@@ -230,11 +245,13 @@ def test_cli_billing_run_prints_one_summary_line(capsys):
     run_sync(billed_customer(price=2345))
     assert main(["billing", "run", "--month", "2026-10"]) == 0
     out, err = capsys.readouterr()
-    assert out.strip().splitlines()[-1] == "billing 2026-10: 2 invoices, 123,45 zł, 0 errors"
+    assert out.strip().splitlines()[-1] == "billing 2026-10: 2 invoices, 123,45 zł, 0 skipped, 0 failed"
     assert main(["billing", "run", "--month", "2026-10"]) == 0
-    assert capsys.readouterr().out.strip().endswith("0 errors (already run)")
+    assert capsys.readouterr().out.strip().endswith("0 invoices, 0,00 zł, 2 skipped, 0 failed")
     assert main(["billing", "run", "--month", "październik"]) == 2
     assert "RRRR-MM" in capsys.readouterr().err
+    assert main(["billing", "run", "--month", "2999-01"]) == 2
+    assert "nie zaczął" in capsys.readouterr().err
 
 
 def test_cli_billing_errors_go_to_stderr_with_non_zero_exit(capsys, monkeypatch):
@@ -242,20 +259,16 @@ def test_cli_billing_errors_go_to_stderr_with_non_zero_exit(capsys, monkeypatch)
     from tests.conftest import run_sync
 
     bad = run_sync(billed_customer())
-
-    async def broken(customer_id, *args, **kwargs):
-        raise RuntimeError("brak numeru NIP")
-
-    monkeypatch.setattr(billing, "issue_invoice", broken)
+    flaky_issuer(monkeypatch, bad.id, RuntimeError("brak numeru NIP"))
     with pytest.raises(SystemExit) as exit_:
         main(["billing", "run", "--month", "2026-10"])
     assert exit_.value.code == 1
     out, err = capsys.readouterr()
-    assert out.strip() == "billing 2026-10: 0 invoices, 0,00 zł, 1 errors"
+    assert out.strip() == "billing 2026-10: 0 invoices, 0,00 zł, 0 skipped, 1 failed"
     assert f"klient {bad.id}: brak numeru NIP" in err
 
 
-def test_scheduler_bills_on_the_first_at_three_warsaw_and_at_start_up():
+def test_scheduler_bills_nightly_at_three_warsaw_and_at_start_up():
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from app.jobs import add_billing_jobs
@@ -266,7 +279,7 @@ def test_scheduler_bills_on_the_first_at_three_warsaw_and_at_start_up():
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"billing", "billing_retry", "reminders"}
     fields = {f.name: str(f) for f in jobs["billing"].trigger.fields}
-    assert (fields["day"], fields["hour"], fields["minute"]) == ("1", "3", "0")
+    assert (fields["day"], fields["hour"], fields["minute"]) == ("*", "3", "0")
     assert str(jobs["billing"].trigger.timezone) == "Europe/Warsaw"
     assert jobs["billing"].next_run_time is not None  # the start-up catch-up
 
@@ -275,15 +288,18 @@ async def test_customer_billed_by_another_run_meanwhile_rolls_the_batch_back(mon
     """Between listing who is due and billing them, another process billed one of them:
     its marker conflicts, the batch is undone (numbers too) and redone one by one."""
     customers = [await billed_customer() for _ in range(4)]
-    lines, todo = await billing.pending(NOV)
-    first = await billing.bill_customer(customers[1].id, lines[customers[1].id], NOV,
-                                        date(2026, 11, 1), ISP(), None)
+    work, skipped = await billing.pending(NOV)
+    first = await billing.bill_customer(work[customers[1].id], NOV, date(2026, 11, 1), ISP(), None)
     assert first is not None
 
     async def stale(month):
-        return lines, todo
+        return work, skipped
+
+    async def no_refresh(batch, month):
+        return batch
 
     monkeypatch.setattr(billing, "pending", stale)
+    monkeypatch.setattr(billing, "_refresh", no_refresh)
     result = await run_billing(NOV, date(2026, 11, 1), ISP())
     assert (result.invoices, result.errors) == (3, [])
     assert sorted(r["seq"] for r in await Invoice.select(Invoice.seq)) == [1, 2, 3, 4]

@@ -91,6 +91,33 @@ def test_a_correction_is_valid_fa3_and_points_at_the_corrected_invoice():
     assert root.findtext("fa:Fa/fa:P_15", namespaces=NS) == "-29.99"  # 50,00 - 79,99
 
 
+async def test_a_corrective_invoice_of_an_accepted_invoice_references_its_ksef_number():
+    """A faktura korygująca issued in WBOK (app.invoices.issue_correction) goes to KSeF too:
+    valid FA(3), KOR, the corrected invoice's number, date and KSeF number, lines before/after."""
+    from app.invoices import LineChange, issue_correction
+
+    b, _ = await two_invoices()
+    settings = ksef_settings(WBOK_KSEF_TOKEN=TOKEN)
+    with KsefStandIn(TOKEN, settings.isp.nip) as standin:
+        settings = dataclasses.replace(settings, ksef_api_url=standin.url)
+        await ksef.send_pending(settings)
+        original = await KsefDocument.select().where(KsefDocument.invoice == b).first()
+        fix = await issue_correction(b, [LineChange(1, 1, 5000)], "Błędna cena abonamentu",
+                                     date(2026, 12, 2), settings.isp)
+        result = await ksef.send_pending(settings)
+        assert (result.sent, result.accepted) == (1, 1)
+    row = await KsefDocument.select().where(KsefDocument.invoice == fix.id).first()
+    root = etree.fromstring(row["xml"].encode())
+    SCHEMA.assertValid(root)
+    assert root.findtext("fa:Fa/fa:RodzajFaktury", namespaces=NS) == "KOR"
+    ref = "fa:Fa/fa:DaneFaKorygowanej/"
+    assert root.findtext(ref + "fa:NrFaKorygowanej", namespaces=NS) == original["number"]
+    assert root.findtext(ref + "fa:DataWystFaKorygowanej", namespaces=NS) == "2026-11-30"
+    assert root.findtext(ref + "fa:NrKSeFFaKorygowanej", namespaces=NS) == original["ksef_number"]
+    assert root.findtext("fa:Fa/fa:P_15", namespaces=NS) == "-29.99"
+    assert [w.findtext("fa:StanPrzed", namespaces=NS) for w in root.findall("fa:Fa/fa:FaWiersz", namespaces=NS)] == ["1", None]
+
+
 def test_the_xml_is_the_same_document_every_time_and_says_the_pdfs_figures():
     shape = SHAPES["two rates"]
     xml = build_xml(shape, CREATED)
@@ -141,7 +168,7 @@ async def test_invoices_before_the_start_date_are_not_sent():
 
 async def test_an_invalid_document_is_stored_as_an_error_and_never_sent(monkeypatch):
     b, _ = await two_invoices()
-    broken = lambda d, created, correction=None: build_xml(d, created).replace(  # noqa: E731
+    broken = lambda d, created, **kw: build_xml(d, created, **kw).replace(  # noqa: E731
         b"<P_2>", b"<Nieznane>1</Nieznane><P_2>")
     monkeypatch.setattr(ksef, "build_xml", broken)
     settings = ksef_settings(WBOK_KSEF_TOKEN=TOKEN)

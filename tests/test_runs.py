@@ -96,10 +96,19 @@ async def test_a_billing_run_whose_process_died_is_resumed_once_its_lease_ran_ou
     assert (await row(billing.JOB, "2026-11"))["status"] == "done"
 
 
-async def test_a_live_billing_run_is_not_taken_over():
+async def test_a_live_billing_claim_does_not_hold_up_billing():
+    """Billing is guarded by its per-assignment markers, not by the run key: a run that
+    still holds a live lease (or was killed a second ago) does not stop the next one,
+    which bills at once and leaves the record to the holder."""
+    customer = await factories.customer()
+    await Assignment.insert(Assignment(customer=customer.id, tariff=await factories.tariff(),
+                                       start=date(2026, 1, 1)))
     assert await runs.claim(billing.JOB, "2026-11", lease=runs.LEASE)
     result = await run_billing("2026-11", date(2026, 11, 1), ISP())
-    assert result.skipped and result.invoices == 0
+    assert (result.concurrent, result.invoices) == (True, 1)
+    assert (await row(billing.JOB, "2026-11"))["status"] == "running"
+    again = await run_billing("2026-11", date(2026, 11, 1), ISP())
+    assert (again.invoices, again.skipped) == (0, 1)
 
 
 def _imports() -> dict[str, set[str]]:
@@ -135,3 +144,21 @@ def test_no_import_cycle_and_the_domain_never_imports_the_scheduler():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
+
+
+async def test_a_concurrent_billing_run_records_the_month_done_when_the_other_died(monkeypatch):
+    customer = await factories.customer()
+    await Assignment.insert(Assignment(customer=customer.id, tariff=await factories.tariff(),
+                                       start=date(2026, 1, 1)))
+    assert await runs.claim(billing.JOB, "2026-11", lease=runs.LEASE)
+    real = billing.pending
+
+    async def holder_dies_meanwhile(month):
+        await JobRun.update({JobRun.lease_until: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
+            JobRun.key == "billing:2026-11")
+        return await real(month)
+
+    monkeypatch.setattr(billing, "pending", holder_dies_meanwhile)
+    result = await run_billing("2026-11", date(2026, 11, 1), ISP())
+    assert (result.concurrent, result.invoices) == (True, 1)
+    assert (await row(billing.JOB, "2026-11"))["status"] == "done"

@@ -7,6 +7,7 @@ from piccolo.table import Table
 from app.tables.auth import Operator
 from app.tables.customers import Customer
 from app.tables.finances import Invoice
+from app.tables.tariffs import Assignment
 
 
 class BilledMonth(Table):
@@ -19,6 +20,23 @@ class BilledMonth(Table):
     customer = ForeignKey(references=Customer, index=True)
     invoice = ForeignKey(references=Invoice, null=True, default=None)
     total = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BilledAssignment(Table):
+    """One assignment billed for one month: `key` "<YYYY-MM>:<assignment ID>" is unique
+    and written in the invoice's own transaction, so billing is idempotent per
+    (customer, assignment, month): a rerun, a concurrent run or a resumed crashed run
+    bills only what has no marker yet. `amount` is the line's gross in grosze.
+    (BilledMonth is the older per-customer marker, kept for history and backfilled
+    into this table by the migration.)"""
+
+    key = Varchar(length=40, unique=True)
+    period = Varchar(length=7, index=True)
+    assignment = ForeignKey(references=Assignment, index=True)
+    customer = ForeignKey(references=Customer, index=True)
+    invoice = ForeignKey(references=Invoice, null=True, default=None)
+    amount = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -42,6 +42,14 @@ class Invoice(Table):
     total_net = BigInt()
     total_vat = BigInt()
     total_gross = BigInt()
+    # A faktura korygująca (art. 106j) is an Invoice of kind "correction" in its own
+    # series; its lines hold the differences, CorrectionLine the before/after, and
+    # `corrects` with the frozen `corrected_number`/`corrected_issue_date` the original.
+    kind = Varchar(length=12, default="invoice")
+    corrects = Integer(null=True, default=None, index=True)
+    corrected_number = Varchar(length=60, default="")
+    corrected_issue_date = Date(null=True, default=None)
+    reason = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -55,6 +63,39 @@ class InvoiceLine(Table):
     unit = Varchar(length=20, default="szt.")
     gross = BigInt()
     vat_rate = Integer()
+
+
+class CorrectionLine(Table):
+    """One line of a corrective invoice: the corrected invoice's line `position` as it
+    was (before) and as it should be (after); gross values of the whole line in grosze.
+    A line the correction leaves alone is not stored. An after quantity 0 cancels it."""
+
+    correction = ForeignKey(references=Invoice, index=True)
+    position = Integer()
+    description = Varchar(length=200)
+    unit = Varchar(length=20, default="szt.")
+    vat_rate = Integer()
+    quantity_before = Integer()
+    gross_before = BigInt()
+    quantity_after = Integer()
+    gross_after = BigInt()
+
+
+class OneOffCharge(Table):
+    """A one-off charge an operator adds (installation, a router, a service call):
+    gross grosze at `vat_rate`. `mode` "now" is invoiced on its own at once, "next" with
+    the customer's next monthly invoice; `invoice` is set when it is invoiced (in the
+    invoice's transaction, by a conditional update: it is invoiced once)."""
+
+    customer = ForeignKey(references=Customer, index=True)
+    date = Date()
+    description = Varchar(length=200)
+    gross = BigInt()
+    vat_rate = Integer(default=23)
+    mode = Varchar(length=10, default="next")
+    invoice = ForeignKey(references=Invoice, null=True, default=None, index=True)
+    operator = ForeignKey(references=Operator, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Charge(Table):
@@ -82,4 +123,11 @@ class Payment(Table):
     source = Varchar(length=20, default="manual")
     reference = Varchar(length=150, null=True, default=None, unique=True)
     operator = ForeignKey(references=Operator, null=True, default=None)
+    # Corrections book new rows, never edit or delete: a reversal is a negative row with
+    # `reverses` = the original's ID (reference "reversal:<id>", unique, so a payment is
+    # reversed or moved once); a move adds the reversal plus a positive row for the other
+    # customer with `moved_from` = the original's ID (reference "moved:<id>").
+    reverses = Integer(null=True, default=None, index=True)
+    moved_from = Integer(null=True, default=None)
+    note = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())

@@ -3,6 +3,7 @@
 from app.routes.admin.auth import AdminAuthController
 from app.routes.admin.billing import AdminBillingController
 from app.routes.admin.changes import AdminChangesController
+from app.routes.admin.contracts import AdminContractsController
 from app.routes.admin.customers import AdminCustomersController
 from app.routes.admin.dashboard import AdminDashboardController
 from app.routes.admin.devices import AdminDevicesController
@@ -15,7 +16,7 @@ from app.routes.admin.tariffs import AdminTariffsController
 from app.routes.admin.traffic import AdminTrafficController
 
 ADMIN_CONTROLLERS = [AdminAuthController, AdminDashboardController, AdminCustomersController,
-                     AdminDevicesController, AdminChangesController, AdminHelpdeskController,
+                     AdminDevicesController, AdminContractsController, AdminChangesController, AdminHelpdeskController,
                      AdminFinancesController, AdminTariffsController, AdminBillingController,
                      AdminPaymentsController, AdminMessagesController, AdminTrafficController,
                      AdminKsefController]

@@ -1,4 +1,5 @@
-"""Rozliczenia — admin routes: /admin/billing, billing runs, failed e-mails and paper reminders."""
+"""Rozliczenia — admin routes: /admin/billing, billing runs and "Rozlicz teraz", failed e-mails
+and paper reminders."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
 
-NOTICES = {"sent": N_("Faktura wysłana."), "reminded": N_("Upomnienie wysłane."),
+NOTICES = {"billed": N_("Rozliczenie wykonane."), "sent": N_("Faktura wysłana."), "reminded": N_("Upomnienie wysłane."),
            "failed": N_("Wysyłka znów się nie udała; błąd poniżej.")}
 
 
@@ -34,6 +35,21 @@ class AdminBillingController(Controller):
     async def show_billing(self, request: Request, operator: NamedDependency[ActiveSession]) -> Template:
         context = await billing_context(operator, notice(request, NOTICES))
         return render(request, "admin/billing/page.html", context, fragment="admin/billing/_overview.html")
+
+    @post("/run")
+    async def run_now(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
+        """"Rozlicz teraz": what the nightly job does (billing.catch_up), this month at least."""
+        settings = settings_of(request)
+        today = billing.warsaw_today()
+        results = await billing.catch_up(today, settings.isp)
+        if not any(r.period == billing.period_key(today) for r in results):
+            results.append(await billing.run_billing(today, today, settings.isp))
+        await delivery.deliver_pending(settings)
+        message = " ".join(_("%(period)s: faktur %(invoices)s, pominiętych klientów %(skipped)s, błędów %(failed)s.",
+                             period=r.period, invoices=r.invoices, skipped=r.skipped, failed=r.failed)
+                           for r in results)
+        return await after_post(request, "/admin/billing?m=billed", fragment="admin/billing/_overview.html",
+                                context=lambda: billing_context(operator, message))
 
     @post("/deliveries/{delivery_id:int}/retry")
     async def retry_delivery(self, request: Request, operator: NamedDependency[ActiveSession],

@@ -17,7 +17,9 @@ from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
 
 NOTICES = {"unblocked": N_("Konto odblokowane."), "created": N_("Klient dodany."),
-           "device_saved": N_("Urządzenie zapisane."), "device_deleted": N_("Urządzenie usunięte.")}
+           "device_saved": N_("Urządzenie zapisane."), "device_deleted": N_("Urządzenie usunięte."),
+           "assignment_added": N_("Taryfa przypisana."), "assignment_changed": N_("Taryfa zmieniona."),
+           "assignment_ended": N_("Umowa zakończona.")}
 DETAIL = "admin/customers/_detail.html"
 NEW_FIELDS = ("name", "email", "phone", "street", "postal_code", "city", "nip", "tariff", "ip")
 
@@ -27,9 +29,15 @@ async def detail_context(customer_id: int) -> dict:
     customer = await customers.get_customer(customer_id)
     if customer is None:
         raise NotFoundException()
+    from datetime import date
+
+    from app import contracts
+
     return {"customer": customer, "history": await auth.login_history(customer_id),
             "audit": await changes.audit_log(customer_id),
-            "devices": await devices.list_devices(customer_id)}
+            "devices": await devices.list_devices(customer_id),
+            "assignments": await contracts.assignments(customer_id, date.today()),
+            "tariff_choices": await contracts.tariff_choices(), "today": date.today()}
 
 
 class AdminCustomersController(Controller):

@@ -7,6 +7,7 @@ from datetime import date
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
@@ -17,10 +18,10 @@ from app.i18n import N_, _
 from app.routes._render import after_post, notice, render
 from app.routes._session import settings_of
 from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
+from app.routes.admin._money import PAID, finances_context
 from app.sessions import ActiveSession
 
 PAYMENT_FIELDS = ("customer_id", "amount", "date", "title")
-PAID = {"paid": N_("Wpłata zaksięgowana.")}
 ASSIGNED = {"assigned": N_("Wpłata przypisana i zaksięgowana.")}
 
 
@@ -103,3 +104,39 @@ class AdminPaymentsController(Controller):
             return _import_page(request, context, 422)
         return await after_post(request, "/admin/payments/import?m=assigned", fragment="admin/payments/_import.html",
                                 context=lambda: _import_context(operator, notice=_(ASSIGNED["assigned"])))
+
+    @post("/{payment_id:int}/reverse")
+    async def reverse_payment(self, request: Request, operator: NamedDependency[ActiveSession],
+                              payment_id: FromPath[int]) -> Response:
+        return await _fix_payment(request, operator, payment_id, move=False)
+
+    @post("/{payment_id:int}/move")
+    async def move_payment(self, request: Request, operator: NamedDependency[ActiveSession],
+                           payment_id: FromPath[int]) -> Response:
+        return await _fix_payment(request, operator, payment_id, move=True)
+
+
+async def _fix_payment(request: Request, operator: ActiveSession, payment_id: int, move: bool) -> Response:
+    """Reverse or move a payment; errors come back on the customer's Finanse page."""
+    from app.tables.finances import Payment
+
+    row = await Payment.select(Payment.customer).where(Payment.id == payment_id).first()
+    if row is None:
+        raise NotFoundException()
+    data = await request.form()
+    reason = str(data.get("reason", ""))[:300]
+    try:
+        if move:
+            target = parse_customer_id(str(data.get("customer_id", ""))[:20])
+            if target is None:
+                raise finances.PaymentFixError(N_("Podaj ID Klienta (same cyfry)."))
+            await finances.move_payment(payment_id, target, reason, today=date.today(),
+                                        operator_id=operator.subject_id)
+        else:
+            await finances.reverse_payment(payment_id, reason, today=date.today(), operator_id=operator.subject_id)
+    except finances.PaymentFixError as exc:
+        context = await finances_context(request, operator, row["customer"], fix_error=_(str(exc)),
+                                         fix_payment=payment_id)
+        return render(request, "admin/finances/customer.html", context, fragment="admin/finances/_customer.html",
+                      status_code=422)
+    return await after_post(request, f"/admin/customers/{row['customer']}/finances?m={'moved' if move else 'reversed'}")
