@@ -549,13 +549,15 @@ class _Importer:
         start = _day(r["datefrom"]) or self.created.get(r["customerid"]) or self.now.date()
         end = _day(r["dateto"])
         return {"customer": r["customerid"], "tariff": tariff, "start": start,
-                "end": end if end is None or end >= start else start}
+                "end": end if end is None or end >= start else start,
+                "discount_percent": min(100, max(0, round(float(r.get("pdiscount") or 0)))),
+                "discount_amount": max(0, round(float(r.get("vdiscount") or 0) * 100))}
 
     async def assignments(self) -> None:
         from app.tables.tariffs import Assignment
 
         rows = await self.read("assignments", "SELECT id, tariffid, customerid, at, datefrom, dateto, "
-                               "suspended FROM assignments WHERE tariffid IS NOT NULL ORDER BY id")
+                               "suspended, pdiscount, vdiscount FROM assignments WHERE tariffid IS NOT NULL ORDER BY id")
         ids = iter(await _next_ids("assignment", sum(1 for r in rows if f"assignment:{r['id']}" not in self.links)))
         inserts = []
         with self.progress("assignments", len(rows)) as tick:
@@ -582,7 +584,8 @@ class _Importer:
                         Assignment.id == mine)
                 if state != "same":
                     self.link(key, "assignment", mine, digest)
-        await _bulk_insert("assignment", ("id", "customer", "tariff", "start", "end"), inserts)
+        await _bulk_insert("assignment", ("id", "customer", "tariff", "start", "end", "discount_percent",
+                                          "discount_amount"), inserts)
 
     # -- devices --
     async def nodes(self) -> None:
@@ -764,6 +767,33 @@ class _Importer:
             values = ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
             await _raw("INSERT INTO billed_month (key, period, customer, invoice, total, created_at) "
                        f"VALUES {values} ON CONFLICT (key) DO NOTHING", *[x for row in chunk for x in row])
+        await self.mark_assignments_billed(first)
+
+    async def mark_assignments_billed(self, billed: list[tuple]) -> None:
+        """Billing is idempotent per (assignment, month) (app/billing.py): every assignment of
+        a customer that runs in a month LMS invoiced gets that month's marker, so WBOK never
+        bills it a second time."""
+        from app.billing import month_end, parse_month
+        from app.tables.billing import BilledAssignment
+        from app.tables.tariffs import Assignment
+
+        customers = list({c for _, _, c, _, _, _ in billed})
+        running: dict[int, list[dict]] = {}
+        for i in range(0, len(customers), CHUNK):
+            for a in await Assignment.select(Assignment.id, Assignment.customer, Assignment.start,
+                                             Assignment.end).where(
+                    Assignment.customer.is_in(customers[i:i + CHUNK])):
+                running.setdefault(a["customer"], []).append(a)
+        markers = []
+        for _, period, customer, invoice, _, _ in billed:
+            first = parse_month(period)
+            last = month_end(first)
+            for a in running.get(customer, []):
+                if a["start"] <= last and (a["end"] is None or a["end"] >= first):
+                    markers.append(BilledAssignment(key=f"{period}:{a['id']}", period=period,
+                                                    assignment=a["id"], customer=customer, invoice=invoice))
+        for i in range(0, len(markers), CHUNK):
+            await BilledAssignment.insert(*markers[i:i + CHUNK]).on_conflict(action="DO NOTHING")
 
     # -- cash --
     async def cash(self) -> None:

@@ -221,3 +221,19 @@ def test_lms_numbers_and_ips():
     assert lms_import.lms_number(None, 3, ts("2025-12-31 23:59")) == "3/LMS/2025"
     assert lms_import.inet_ntoa(167772162) == "10.0.0.2"
     assert lms_import.inet_ntoa(0) is None and lms_import.inet_ntoa(2**32) is None
+
+
+async def test_months_lms_invoiced_are_never_billed_again(lms, isp):
+    """LMS invoiced November for every customer with a tariff: WBOK's billing (idempotent per
+    assignment and month) bills nobody for November, and everyone with a tariff for December."""
+    from datetime import date
+
+    from app import billing
+    from app.tables.finances import Invoice
+
+    await run(lms, isp)
+    before = await Invoice.count()
+    november = await billing.run_billing(date(2026, 11, 1), date(2026, 11, 30), isp)
+    assert november.invoices == 0 and await Invoice.count() == before
+    december = await billing.run_billing(date(2026, 12, 1), date(2026, 12, 1), isp)
+    assert december.invoices == 3
