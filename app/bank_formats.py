@@ -405,8 +405,10 @@ def _parse_layout(fmt: str, names: list[str], aliases: dict, before: list, body:
         st.payments.append(BankPayment(
             line=n, date=when, amount=amount, title=clean(title), sender_account=account_digits(sender),
             account=account_digits(paid_to), sender_name=clean(name),
-            reference=clean(cell.get("reference", "")), text=text,
+            reference=clean(cell.get("reference", "")).strip("'"), text=text,
         ))
+        if fmt in ("pekao", "pko") and paid_to:
+            st.accounts.add(account_digits(paid_to))  # the credit's own account: ours
     return st
 
 
