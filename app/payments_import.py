@@ -255,6 +255,26 @@ async def assign(line_id: int, customer_id: int | None, operator_id: int | None)
     return rows[0]["id"]
 
 
+def parse_split(customer_ids: list[str], amounts: list[str]) -> list[tuple[int, int]]:
+    """The split form's rows (ID Klienta, kwota) as [(customer ID, grosze)]; empty rows
+    are skipped; raises AssignError with the first problem."""
+    from app.auth import parse_customer_id
+    from app.money import parse_money
+
+    parts = []
+    for raw_id, raw_amount in zip(customer_ids, amounts):
+        if not raw_id.strip() and not raw_amount.strip():
+            continue
+        cid = parse_customer_id(raw_id)
+        if cid is None:
+            raise AssignError("Podaj ID Klienta (same cyfry) w każdym wierszu podziału.")
+        try:
+            parts.append((cid, parse_money(raw_amount)))
+        except ValueError as exc:
+            raise AssignError(str(exc)) from exc
+    return parts
+
+
 async def split(line_id: int, parts: list[tuple[int, int]], operator_id: int | None) -> list[int]:
     """Book a queued line to several customers: `parts` is [(customer ID, grosze)], each
     amount positive and together exactly the line's amount. Returns the payment IDs."""
@@ -317,11 +337,15 @@ async def recent_actions(limit: int = 20) -> list[dict]:
 
 
 async def unmatched(limit: int = 200) -> list[dict]:
-    """The queue: lines no customer was found for, oldest first."""
-    return await BankLine.select(BankLine.id, BankLine.date, BankLine.amount, BankLine.title,
+    """The queue: lines no customer was found for, oldest first; the sender's account
+    printed as an NRB (`37 1050 …`) when it is one."""
+    rows = await BankLine.select(BankLine.id, BankLine.date, BankLine.amount, BankLine.title,
                                  BankLine.sender_account, BankLine.sender_name, BankLine.reference,
                                  BankLine.statement.format).where(
         BankLine.status == "unmatched").order_by(BankLine.date).order_by(BankLine.id).limit(limit)
+    for r in rows:
+        r["sender_account_display"] = _spaced(r["sender_account"])
+    return rows
 
 
 async def recent_imports(limit: int = 10) -> list[dict]:
