@@ -46,13 +46,24 @@ class BillingResult:
     total: int = 0  # gross grosze invoiced by this run
     errors: list[str] = field(default_factory=list)
     skipped: bool = False
+    # The month's invoice e-mails after the send that followed the run (delivery.
+    # invoice_mail_counts); an e-mail not sent is an error of the run too.
+    mails: dict[str, int] | None = None
 
     def summary(self) -> str:
         from app.money import format_money
 
         note = " (already run)" if self.skipped else ""
-        return (f"billing {self.period}: {self.invoices} invoices, {format_money(self.total)}, "
-                f"{len(self.errors)} errors{note}")
+        text = (f"billing {self.period}: {self.invoices} invoices, {format_money(self.total)}, "
+                f"{len(self.errors) + self.mails_failed} errors{note}")
+        if self.mails is not None:
+            text += (f"; invoice e-mails: {self.mails['queued']} queued, {self.mails['sent']} sent, "
+                     f"{self.mails_failed} failed")
+        return text
+
+    @property
+    def mails_failed(self) -> int:
+        return (self.mails["failing"] + self.mails["failed"]) if self.mails else 0
 
 
 def parse_month(value: date | str) -> date:

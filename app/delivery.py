@@ -77,6 +77,25 @@ def _reason(exc: Exception) -> str:
     return error_text(exc)[:500]
 
 
+async def invoice_mails_by_period() -> dict[str, dict[str, int]]:
+    """invoice_mail_counts for every billing month at once ({"YYYY-MM": counts}), from
+    grouped counts (a month's invoices share its last day as their sale date)."""
+    from piccolo.query.functions.aggregate import Count
+
+    day = InvoiceDelivery.invoice.sale_date
+    unsent = InvoiceDelivery.sent_at.is_null()
+    out: dict[str, dict[str, int]] = {}
+    for key, where in (("queued", None), ("sent", InvoiceDelivery.sent_at.is_not_null()),
+                       ("failing", unsent & (InvoiceDelivery.attempts > 0)
+                        & (InvoiceDelivery.attempts < MAX_ATTEMPTS)),
+                       ("failed", unsent & (InvoiceDelivery.attempts >= MAX_ATTEMPTS))):
+        q = InvoiceDelivery.select(day.as_alias("day"), Count(InvoiceDelivery.id).as_alias("n")).group_by(day)
+        for r in await (q.where(where) if where is not None else q):
+            period = f"{r['day']:%Y-%m}" if hasattr(r["day"], "year") else str(r["day"])[:7]
+            out.setdefault(period, dict.fromkeys(("queued", "sent", "failing", "failed"), 0))[key] += r["n"]
+    return out
+
+
 def _due(table, now: datetime):
     return (table.sent_at.is_null() & (table.attempts < MAX_ATTEMPTS)
             & (table.next_attempt_at.is_null() | (table.next_attempt_at <= now)))

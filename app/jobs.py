@@ -33,15 +33,18 @@ async def publish_traffic(retention_days: int = 90) -> None:
 async def monthly_job(settings: Settings) -> None:
     """The 1st at 03:00 and at start-up: bill every due month, then e-mail the invoices."""
     try:
-        for result in await billing.catch_up(billing.warsaw_today(), settings.isp):
-            log.info(result.summary())
+        results = await billing.catch_up(billing.warsaw_today(), settings.isp)
         await delivery.deliver_pending(settings)
+        for result in results:
+            result.mails = await delivery.invoice_mail_counts(result.period)
+            (log.warning if result.errors or result.mails_failed else log.info)(result.summary())
     except Exception:
         log.exception("monthly billing failed")
 
 
 async def retry_job(settings: Settings) -> None:
-    """Every 15 minutes: retry e-mails that failed (invoices and reminders)."""
+    """Every 15 minutes: send invoices and reminders that are due (retries wait out their
+    backoff, app/mail.py)."""
     try:
         await delivery.deliver_pending(settings)
     except Exception:
