@@ -59,10 +59,17 @@ async def reminders_job(settings: Settings) -> None:
         log.exception("reminders failed")
 
 
-async def mail_job(settings: Settings) -> None:
-    """Every minute: send the outbox's due e-mails (new ones, and retries with backoff)."""
+async def mail_job(settings: Settings, batch: int = 500, seconds: float = 50) -> None:
+    """Every minute: send the outbox's due e-mails (new ones, and retries with backoff),
+    batch after batch while there are more, for at most `seconds` (the next run goes on)."""
+    import time
+
     try:
-        await mail.deliver_outbox(settings)
+        deadline = time.monotonic() + seconds
+        while True:
+            result = await mail.deliver_outbox(settings, limit=batch)
+            if result.sent + result.failed < batch or time.monotonic() > deadline:
+                break
     except Exception:
         log.exception("mail outbox failed")
 
