@@ -55,11 +55,11 @@ class BillingResult:
 
         note = " (already run)" if self.skipped else ""
         text = (f"billing {self.period}: {self.invoices} invoices, {format_money(self.total)}, "
-                f"{len(self.errors) + self.mails_failed} errors{note}")
-        if self.mails is not None:
+                f"{len(self.errors) + self.mails_failed} errors")
+        if self.mails and self.mails["queued"]:
             text += (f"; invoice e-mails: {self.mails['queued']} queued, {self.mails['sent']} sent, "
                      f"{self.mails_failed} failed")
-        return text
+        return text + note
 
     @property
     def mails_failed(self) -> int:

@@ -75,7 +75,7 @@ def check_statement(st: Statement, isp: ISP) -> None:
         nrb = account[-26:]
         if nrb not in ours and virtual_customer(isp, nrb) is None:
             raise StatementError(f"wyciąg dotyczy rachunku {_spaced(nrb)}, który nie jest rachunkiem "
-                                 f"{isp.name}. Nic nie zaksięgowano.")
+                                 f"dostawcy ({isp.name}). Nic nie zaksięgowano.")
 
 
 def _spaced(nrb: str) -> str:
