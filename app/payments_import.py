@@ -115,6 +115,21 @@ def fingerprints(payments: list[BankPayment]) -> list[str]:
     return keys
 
 
+def _legacy_keys(payments: list[BankPayment]) -> list[str]:
+    """The keys lines had before the fingerprint (bank reference, else a hash with the
+    raw title), so that re-importing an old statement still books nothing twice."""
+    seen: dict[tuple, int] = {}
+    out = []
+    for p in payments:
+        if p.reference:
+            out.append(f"ref:{p.reference}"[:150])
+            continue
+        base = (p.date.isoformat(), p.amount, p.sender_account, " ".join(p.title.split()))
+        seen[base] = seen.get(base, 0) + 1
+        out.append("h:" + hashlib.sha256("|".join(map(str, (*base, seen[base]))).encode()).hexdigest()[:40])
+    return out
+
+
 def _key(*parts) -> str:
     return "f:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40]
 
@@ -134,8 +149,14 @@ async def dedupe(payments: list[BankPayment]) -> list[str | None]:
     if alt:
         known.update({r["key"]: r["reference"] for r in await _in(
             lambda: BankLine.select(BankLine.key, BankLine.reference), BankLine.key, list(alt.values()))})
+    legacy = _legacy_keys(payments)
+    old = {r["key"] for r in await _in(lambda: BankLine.select(BankLine.key), BankLine.key,
+                                       [k for k in legacy if k])}
     out: list[str | None] = []
-    for p, key in zip(payments, keys):
+    for p, key, before in zip(payments, keys, legacy):
+        if before in old:
+            out.append(None)  # imported before the fingerprint existed
+            continue
         if p.reference and (p.reference, p.amount) in by_ref:
             out.append(None)  # known, or twice in this file
             continue

@@ -173,3 +173,15 @@ async def test_ignore_a_queued_line_needs_a_reason_and_is_audited():
     with pytest.raises(pi.AssignError):
         await pi.assign(line["id"], 1, op.id)
     assert await BankLineAction.count() == 1
+
+
+async def test_lines_imported_before_the_fingerprint_are_still_duplicates():
+    """Lines keyed the old way (bank reference, or a hash with the raw title) stay known."""
+    await three_customers()
+    data = (BANKS / "pko.sta").read_bytes()
+    s = await pi.import_statement(data, ISP())
+    for line in await BankLine.select(BankLine.id, BankLine.reference):
+        await BankLine.update({BankLine.key: f"ref:{line['reference']}", BankLine.reference: ""}).where(
+            BankLine.id == line["id"])
+    again = await pi.import_statement(data, ISP())
+    assert again.duplicates == s.matched + s.unmatched and await balance(1) == 12999

@@ -138,3 +138,23 @@ async def test_out_of_retries_is_failed_counted_and_retried_by_hand(settings, ma
     assert await delivery.deliver_pending(settings) == (1, 0)
     assert (await mail.deliver_outbox(settings)).sent == 1
     assert await Reminder.count() == 0 and len(mailbox.messages) == 2
+
+
+def test_cli_billing_run_does_not_say_0_errors_when_its_mails_failed(capsys, monkeypatch):
+    from app.cli import main
+    from app.settings import get_settings
+    from tests.conftest import run_sync
+
+    run_sync(billed_customer(invoice_by_email=True, email="k@example.pl", price=10000))
+    monkeypatch.setenv("WBOK_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["billing", "run", "--month", "2026-10"])
+    finally:
+        get_settings.cache_clear()
+    assert exit_.value.code == 1
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == (
+        "billing 2026-10: 1 invoices, 100,00 zł, 1 errors; invoice e-mails: 1 queued, 0 sent, 1 failed")
+    assert "1 invoice e-mails not sent" in err
