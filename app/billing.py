@@ -62,13 +62,24 @@ class BillingResult:
     @property
     def failed(self) -> int:
         return len(self.errors)
+    # The month's invoice e-mails after the send that followed the run (delivery.
+    # invoice_mail_counts); an e-mail not sent is an error of the run too.
+    mails: dict[str, int] | None = None
+
+    @property
+    def mails_failed(self) -> int:
+        return (self.mails["failing"] + self.mails["failed"]) if self.mails else 0
 
     def summary(self) -> str:
         from app.money import format_money
 
         note = " (another run was billing this month too)" if self.concurrent else ""
-        return (f"billing {self.period}: {self.invoices} invoices, {format_money(self.total)}, "
-                f"{self.skipped} skipped, {self.failed} failed{note}")
+        text = (f"billing {self.period}: {self.invoices} invoices, {format_money(self.total)}, "
+                f"{self.skipped} skipped, {self.failed} failed")
+        if self.mails and self.mails["queued"]:
+            text += (f"; invoice e-mails: {self.mails['queued']} queued, {self.mails['sent']} sent, "
+                     f"{self.mails_failed} failed")
+        return text + note
 
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")

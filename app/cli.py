@@ -123,7 +123,7 @@ def cmd_tariff_add(args: argparse.Namespace) -> None:
 
 def cmd_billing_run(args: argparse.Namespace) -> None:
     from app import billing
-    from app.delivery import deliver_pending
+    from app.delivery import deliver_pending, invoice_mail_counts
     from app.settings import get_settings
 
     settings = get_settings()
@@ -136,6 +136,7 @@ def cmd_billing_run(args: argparse.Namespace) -> None:
         with progress(len(todo), f"Faktury {billing.period_key(month)}") as tick:
             result = await billing.run_billing(month, today, settings.isp, progress=tick)
         await deliver_pending(settings)
+        result.mails = await invoice_mail_counts(billing.period_key(month))
         return result
 
     try:
@@ -145,7 +146,10 @@ def cmd_billing_run(args: argparse.Namespace) -> None:
     print(result.summary())
     for error in result.errors:
         print(f"wbok: {error}", file=sys.stderr)
-    if result.errors:
+    if result.mails_failed:
+        print(f"wbok: {result.mails_failed} invoice e-mails not sent (retried later; see /admin/billing)",
+              file=sys.stderr)
+    if result.errors or result.mails_failed:
         raise SystemExit(1)
 
 

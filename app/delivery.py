@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from piccolo.query.functions.aggregate import Sum
 
 from app.invoices import invoice_pdf, load_invoice_doc
-from app.mail import Attachment
+from app.mail import MAX_ATTEMPTS, Attachment, error_text, in_pool, retry_delay
 from app.mail import send_message as send_mail
 from app.money import format_money
 from app.settings import ISP, Settings
@@ -18,7 +18,7 @@ from app.tables.finances import Charge, Payment
 from app.transfer import build_transfer, format_nrb, qr_png
 
 log = logging.getLogger("wbok.delivery")
-MAX_ATTEMPTS = 8  # the scheduled retry gives up after this; the admin can still retry
+# MAX_ATTEMPTS and the backoff come from app/mail.py: one schedule for every queue.
 
 
 LEASE = timedelta(minutes=10)
@@ -36,10 +36,15 @@ async def _lease(table, row_id: int) -> bool:
 
 
 async def _record(table, row_id: int, error: Exception | None) -> None:
+    """A send's outcome: sent, or the error and the next attempt after the backoff."""
+    now = datetime.now(timezone.utc)
     values = {table.attempts: table.attempts + 1, table.locked_until: None,
               table.last_error: _reason(error) if error else ""}
     if error is None:
-        values[table.sent_at] = datetime.now(timezone.utc)
+        values[table.sent_at] = now
+    else:
+        row = await table.select(table.attempts).where(table.id == row_id).first()
+        values[table.next_attempt_at] = now + retry_delay((row["attempts"] if row else 0) + 1)
     await table.update(values).where(table.id == row_id)
 
 
@@ -69,27 +74,65 @@ async def deliver_invoice(settings: Settings, delivery_id: int) -> bool:
 
 
 def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]
+    return error_text(exc)[:500]
+
+
+async def invoice_mails_by_period() -> dict[str, dict[str, int]]:
+    """invoice_mail_counts for every billing month at once ({"YYYY-MM": counts}), from
+    grouped counts (a month's invoices share its last day as their sale date)."""
+    from piccolo.query.functions.aggregate import Count
+
+    day = InvoiceDelivery.invoice.sale_date
+    unsent = InvoiceDelivery.sent_at.is_null()
+    out: dict[str, dict[str, int]] = {}
+    for key, where in (("queued", None), ("sent", InvoiceDelivery.sent_at.is_not_null()),
+                       ("failing", unsent & (InvoiceDelivery.attempts > 0)
+                        & (InvoiceDelivery.attempts < MAX_ATTEMPTS)),
+                       ("failed", unsent & (InvoiceDelivery.attempts >= MAX_ATTEMPTS))):
+        q = InvoiceDelivery.select(day.as_alias("day"), Count(InvoiceDelivery.id).as_alias("n")).group_by(day)
+        for r in await (q.where(where) if where is not None else q):
+            period = f"{r['day']:%Y-%m}" if hasattr(r["day"], "year") else str(r["day"])[:7]
+            out.setdefault(period, dict.fromkeys(("queued", "sent", "failing", "failed"), 0))[key] += r["n"]
+    return out
+
+
+def _due(table, now: datetime):
+    return (table.sent_at.is_null() & (table.attempts < MAX_ATTEMPTS)
+            & (table.next_attempt_at.is_null() | (table.next_attempt_at <= now)))
 
 
 async def deliver_pending(settings: Settings, limit: int = 5000) -> tuple[int, int]:
-    """Send every unsent invoice and reminder with attempts left; (sent, failed).
-    Safe in several processes at once: each row is leased before sending (_lease). A
-    row is marked sent only after the server took it: a crash in between may send a
-    message twice, never zero times. Rows leased by another sender count in neither."""
-    sent = failed = 0
-    ids = [r["id"] for r in await InvoiceDelivery.select(InvoiceDelivery.id).where(
-        InvoiceDelivery.sent_at.is_null() & (InvoiceDelivery.attempts < MAX_ATTEMPTS)
-    ).order_by(InvoiceDelivery.id).limit(limit)]
-    for delivery_id in ids:
-        outcome = await _deliver_counted(deliver_invoice, InvoiceDelivery, settings, delivery_id)
-        sent, failed = sent + (outcome is True), failed + (outcome is False)
-    for r in await Reminder.select(Reminder.id).where(
-            (Reminder.channel == "email") & Reminder.sent_at.is_null()
-            & (Reminder.attempts < MAX_ATTEMPTS)).limit(limit):
-        outcome = await _deliver_counted(deliver_reminder, Reminder, settings, r["id"])
-        sent, failed = sent + (outcome is True), failed + (outcome is False)
-    return sent, failed
+    """Send every unsent invoice and reminder that is due (new, or its backoff is over);
+    (sent, failed). Up to settings.smtp_pool at once, so one slow message cannot stall
+    the rest. Safe in several processes at once: each row is leased before sending
+    (_lease). A row is marked sent only after the server took it: a crash in between may
+    send a message twice, never zero times. Rows leased by another sender count in neither."""
+    now = datetime.now(timezone.utc)
+    invoices = [r["id"] for r in await InvoiceDelivery.select(InvoiceDelivery.id).where(
+        _due(InvoiceDelivery, now)).order_by(InvoiceDelivery.id).limit(limit)]
+    reminders = [r["id"] for r in await Reminder.select(Reminder.id).where(
+        (Reminder.channel == "email") & _due(Reminder, now)).order_by(Reminder.id).limit(limit)]
+    work = [(deliver_invoice, InvoiceDelivery, i) for i in invoices] + [
+        (deliver_reminder, Reminder, i) for i in reminders]
+    outcomes = await in_pool(work, lambda w: _deliver_counted(w[0], w[1], settings, w[2]),
+                             settings.smtp_pool)
+    return sum(1 for o in outcomes if o is True), sum(1 for o in outcomes if o is False)
+
+
+async def invoice_mail_counts(period: str | None = None) -> dict[str, int]:
+    """Invoice e-mails (of one billing month, "YYYY-MM", or all): queued in total, sent,
+    failing (unsent after at least one failed attempt, retried later) and failed
+    (out of retries)."""
+    q = InvoiceDelivery.select(InvoiceDelivery.sent_at, InvoiceDelivery.attempts)
+    if period is not None:  # a month's invoices have its last day as their sale date
+        first = date(int(period[:4]), int(period[5:7]), 1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        q = q.where((InvoiceDelivery.invoice.sale_date >= first) & (InvoiceDelivery.invoice.sale_date <= last))
+    rows = await q
+    unsent = [r for r in rows if r["sent_at"] is None]
+    return {"queued": len(rows), "sent": len(rows) - len(unsent),
+            "failing": sum(1 for r in unsent if 0 < r["attempts"] < MAX_ATTEMPTS),
+            "failed": sum(1 for r in unsent if r["attempts"] >= MAX_ATTEMPTS)}
 
 
 async def _deliver_counted(deliver, table, settings: Settings, row_id: int) -> bool | None:

@@ -34,15 +34,18 @@ async def monthly_job(settings: Settings) -> None:
     """Nightly at 03:00 and at start-up: bill whatever is due (a new month, a customer or
     an assignment added since the last run, a failed or killed run), then e-mail the invoices."""
     try:
-        for result in await billing.catch_up(billing.warsaw_today(), settings.isp):
-            log.info(result.summary())
+        results = await billing.catch_up(billing.warsaw_today(), settings.isp)
         await delivery.deliver_pending(settings)
+        for result in results:
+            result.mails = await delivery.invoice_mail_counts(result.period)
+            (log.warning if result.errors or result.mails_failed else log.info)(result.summary())
     except Exception:
         log.exception("monthly billing failed")
 
 
 async def retry_job(settings: Settings) -> None:
-    """Every 15 minutes: retry e-mails that failed (invoices and reminders)."""
+    """Every 15 minutes: send invoices and reminders that are due (retries wait out their
+    backoff, app/mail.py)."""
     try:
         await delivery.deliver_pending(settings)
     except Exception:
@@ -57,10 +60,17 @@ async def reminders_job(settings: Settings) -> None:
         log.exception("reminders failed")
 
 
-async def mail_job(settings: Settings) -> None:
-    """Every minute: send the outbox's due e-mails (new ones, and retries with backoff)."""
+async def mail_job(settings: Settings, batch: int = 500, seconds: float = 50) -> None:
+    """Every minute: send the outbox's due e-mails (new ones, and retries with backoff),
+    batch after batch while there are more, for at most `seconds` (the next run goes on)."""
+    import time
+
     try:
-        await mail.deliver_outbox(settings)
+        deadline = time.monotonic() + seconds
+        while True:
+            result = await mail.deliver_outbox(settings, limit=batch)
+            if result.sent + result.failed < batch or time.monotonic() > deadline:
+                break
     except Exception:
         log.exception("mail outbox failed")
 

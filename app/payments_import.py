@@ -1,72 +1,45 @@
-"""Payments import: bank statements (MT940, CSV) matched to customers by virtual account or title.
+"""Payments import: bank statements matched to customers by virtual account or title.
 
-Accepted formats
-- MT940 (SWIFT): tags :20:, :25:, :28C:, :60F:, :61:, :86:, :62F:, parsed by `mt-940`.
-  Only credits (C) are payments; debits are skipped. The account a payment was paid
-  to is any valid virtual account (our prefix, correct check digits) written in the
-  :61: line, its supplementary details or its :86: text. In a structured :86:
-  (`~20`…`~25` title, `~32`/`~33` name, `~38` or `~30`+`~31` sender's account) the
-  fields are read; an unstructured :86: is the title as a whole. The bank reference
-  is the part after `//` in :61: ("NONREF" counts as none).
-- CSV, UTF-8 (or Windows-1250), a header row, `;` or `,` separated (with `,`, quote
-  amounts that have a decimal comma). Columns, by header name, in any order:
-  `data` (YYYY-MM-DD or DD.MM.YYYY), `kwota` (123,45 or 1 234.56; ≤ 0 is skipped),
-  `tytul` (tytuł), `rachunek_nadawcy`; optional `rachunek` (the account paid to, e.g.
-  the virtual account), `nadawca` (sender's name), `referencja` (bank reference).
-  English headers date, amount, title, sender_account, account, sender, reference too.
+The formats (MT940 of mBank, PKO BP, Pekao, Santander, ING; the CSV exports of mBank,
+PKO BP, ING, Santander, Pekao and WBOK's own layout) are read in app/bank_formats.py.
+
+Refusals, before anything is written: a statement in any currency but PLN, or for an
+account that is not the ISP's (`bank_account`, `statement_accounts`, or one of its
+virtual accounts), is refused whole.
 
 Matching: the virtual account, else "ID Klienta 0042" / "ID 42" in the title; the
-customer must exist. Others wait in the queue for an operator. Deduplication key: the
-bank reference, else date + amount + sender account + title + the occurrence number of
-that same combination within the file (so two equal payments in one file both count,
-and re-importing the file still books nothing twice).
+customer must exist. Others wait in the queue, where an operator assigns, splits or
+ignores them (audited in BankLineAction).
+
+Deduplication across formats: a line's key is a fingerprint of value date, amount,
+sender's account, normalised title (letters and digits, no diacritics) and the
+occurrence number of that combination in the file (two equal payments in one file both
+count). A line is a duplicate when its fingerprint is known and the references do not
+contradict (one side has none, or they are equal), or when a line with the same bank
+reference and amount is known. When the fingerprint is known under a different
+reference, the line is another transfer and is keyed by fingerprint + reference.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timezone
 
 from app import db
-from app.money import MAX_GROSZE, from_decimal
+from app.bank_formats import BankPayment, Statement, StatementError, norm_title
+from app.bank_formats import parse as parse_file
 from app.settings import ISP
-from app.tables.billing import BankLine, StatementImport
+from app.tables.billing import BankLine, BankLineAction, StatementImport
 from app.tables.customers import Customer
 from app.tables.finances import Payment
 from app.transfer import nrb_check_digits
 
+__all__ = ["BankPayment", "StatementError", "import_statement", "parse_statement"]
 CHUNK = 400
 TITLE_ID = re.compile(r"\bID(?:\s*klienta)?\s*[:.#]?\s*(\d{1,9})\b", re.IGNORECASE)
 NUMBERS = re.compile(r"(?:PL)?((?:\d[ ]?){25}\d)")
-
-
-class StatementError(ValueError):
-    """A file that cannot be imported; the message names the line and the reason (Polish)."""
-
-    def __init__(self, reason: str, line: int | None = None):
-        self.line, self.reason = line, reason
-        super().__init__(f"Wiersz {line}: {reason}" if line else reason)
-
-
-@dataclass(frozen=True)
-class BankPayment:
-    """One incoming payment from a statement; amount in grosze (positive)."""
-
-    line: int
-    date: date
-    amount: int
-    title: str
-    sender_account: str = ""
-    account: str = ""  # the account it was paid to, when known
-    sender_name: str = ""
-    reference: str = ""
-    text: str = ""  # everything else the bank said, searched for a virtual account
 
 
 @dataclass(frozen=True)
@@ -78,174 +51,35 @@ class ImportSummary:
     unmatched: int
     duplicates: int
     total: int  # grosze booked to customers now
-
-
-# --- parsing ---------------------------------------------------------------------------
-
-def decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1250"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise StatementError("nie da się odczytać pliku (oczekiwane kodowanie UTF-8 lub Windows-1250).")
+    debits: int = 0  # outgoing lines, skipped
 
 
 def parse_statement(data: bytes) -> tuple[str, list[BankPayment]]:
-    """("mt940" | "csv", payments) from a file's bytes; raises StatementError."""
-    text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise StatementError("plik jest pusty.")
-    if text.lstrip().startswith((":20:", "{1:", ":940:")) or "\n:61:" in text:
-        return "mt940", parse_mt940(text)
-    return "csv", parse_csv(text)
-
-
-_LINE_61 = re.compile(r"^(\d{2})(\d{2})(\d{2})(\d{4})?(R?[CD])[A-Z]?(\d{1,12},\d{0,2})[A-Z]")
-REQUIRED_TAGS = (":20:", ":25:", ":60F:", ":62F:")
-
-
-def _check_mt940(text: str) -> None:
-    """Point at the first bad line before the library parses (it reports no lines)."""
-    lines = text.split("\n")
-    seen = set()
-    for n, line in enumerate(lines, start=1):
-        tag = re.match(r"^(:\d{2}[A-Z]?:)", line)
-        if tag:
-            seen.add(tag.group(1))
-        if line.startswith(":61:"):
-            head = re.match(r"^(\d{2})(\d{2})(\d{2})(\d{4})?(R?[CD])", line[4:])
-            if not head:
-                raise StatementError("pole :61: musi zaczynać się datą RRMMDD i znakiem C lub D.", n)
-            try:
-                date(2000 + int(head.group(1)), int(head.group(2)), int(head.group(3)))
-            except ValueError:
-                raise StatementError(f"nieprawidłowa data {line[4:10]} w polu :61:.", n)
-            if not _LINE_61.match(line[4:]):
-                raise StatementError("nieprawidłowa kwota w polu :61: (oczekiwane np. 79,99).", n)
-        elif line.startswith(":6") and line[1:4] in ("60F", "60M", "62F", "62M"):
-            if not re.match(r"^:6[02][FM]:[CD]\d{6}[A-Z]{3}\d{1,15},\d{0,2}$", line.strip()):
-                raise StatementError(f"saldo {line[:5]} ma zły format.", n)
-    missing = [t for t in REQUIRED_TAGS if t not in seen]
-    if missing:
-        raise StatementError("to nie jest wyciąg MT940 — brak pól " + ", ".join(missing) + ".")
-
-
-def parse_mt940(text: str) -> list[BankPayment]:
-    import mt940
-
-    _check_mt940(text)
-    starts = [n for n, line in enumerate(text.split("\n"), start=1) if line.startswith(":61:")]
-    try:
-        transactions = list(mt940.parse(text))
-    except Exception as exc:  # the library raises plain ValueError/RuntimeError
-        raise StatementError(f"plik MT940 jest uszkodzony ({exc}).") from exc
-    out = []
-    for n, tx in zip(starts, transactions):
-        d = tx.data
-        if d.get("status") not in ("C", "RD"):
-            continue  # a debit: money going out, not a payment
-        amount = from_decimal(abs(Decimal(d["amount"].amount)))
-        details = d.get("transaction_details") or ""
-        fields = _subfields(details)
-        title = "".join(fields.get(k, "") for k in ("20", "21", "22", "23", "24", "25")).strip() \
-            if fields else details.replace("\n", " ").strip()
-        sender = fields.get("38", "") or (fields.get("30", "") + fields.get("31", ""))
-        ref = (d.get("bank_reference") or "").strip()
-        out.append(BankPayment(
-            line=n, date=date(d["date"].year, d["date"].month, d["date"].day), amount=amount,
-            title=title, sender_account=_digits(sender),
-            sender_name=(fields.get("32", "") + fields.get("33", "")).strip(),
-            reference="" if ref.upper() == "NONREF" else ref,
-            text=" ".join(str(d.get(k) or "") for k in ("customer_reference", "extra_details"))
-            + " " + details,
-        ))
-    return out
-
-
-def _subfields(details: str) -> dict[str, str]:
-    """Structured :86: (`~20text~21text`, also `^` or `<` as the separator)."""
-    flat = details.replace("\n", "")
-    for sep in ("~", "^", "<"):
-        if re.search(re.escape(sep) + r"\d{2}", flat):
-            parts = re.split(re.escape(sep) + r"(\d{2})", flat)
-            return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
-    return {}
+    """(format, credits) from a file's bytes; raises StatementError."""
+    st = parse_file(data)
+    return st.format, st.payments
 
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
 
 
-HEADERS = {
-    "date": ("data", "date", "data operacji", "data ksiegowania"),
-    "amount": ("kwota", "amount"),
-    "title": ("tytul", "title", "tytul przelewu", "opis"),
-    "sender_account": ("rachunek nadawcy", "sender account", "konto nadawcy", "nadawca rachunek"),
-    "account": ("rachunek", "account", "rachunek odbiorcy", "rachunek wirtualny"),
-    "sender_name": ("nadawca", "sender", "sender name", "nazwa nadawcy"),
-    "reference": ("referencja", "reference", "numer referencyjny"),
-}
-REQUIRED = ("date", "amount", "title", "sender_account")
+def check_statement(st: Statement, isp: ISP) -> None:
+    """Refuse a statement in a foreign currency or for an account that is not ours."""
+    foreign = sorted(c for c in st.currencies if c and c != "PLN")
+    if foreign:
+        raise StatementError(f"wyciąg jest w walucie {', '.join(foreign)}; przyjmujemy tylko wyciągi "
+                             "w PLN. Nic nie zaksięgowano.")
+    ours = {_digits(isp.bank_account)} | {_digits(a) for a in isp.statement_accounts}
+    for account in sorted(a for a in st.accounts if a):
+        nrb = account[-26:]
+        if nrb not in ours and virtual_customer(isp, nrb) is None:
+            raise StatementError(f"wyciąg dotyczy rachunku {_spaced(nrb)}, który nie jest rachunkiem "
+                                 f"dostawcy ({isp.name}). Nic nie zaksięgowano.")
 
 
-def _norm(header: str) -> str:
-    text = unicodedata.normalize("NFKD", header.strip().lower().replace("ł", "l"))
-    return re.sub(r"[\s_]+", " ", "".join(c for c in text if not unicodedata.combining(c)))
-
-
-def parse_csv(text: str) -> list[BankPayment]:
-    first = text.split("\n", 1)[0]
-    sep = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
-    except csv.Error as exc:
-        raise StatementError(f"to nie jest plik CSV ({exc}).") from exc
-    names = [_norm(h) for h in rows[0]]
-    columns = {key: names.index(alias) for key, aliases in HEADERS.items()
-               for alias in aliases if alias in names}
-    missing = [HEADERS[k][0] for k in REQUIRED if k not in columns]
-    if missing:
-        raise StatementError("brak kolumn " + ", ".join(missing)
-                             + " w nagłówku (data;kwota;tytul;rachunek_nadawcy).", 1)
-    out = []
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < len(names):
-            raise StatementError(f"za mało kolumn ({len(row)} zamiast {len(names)}).", n)
-        cell = {k: row[i].strip() for k, i in columns.items()}
-        amount = _csv_amount(cell["amount"], n)
-        if amount <= 0:
-            continue  # outgoing money
-        out.append(BankPayment(
-            line=n, date=_csv_date(cell["date"], n), amount=amount, title=cell["title"],
-            sender_account=_digits(cell["sender_account"]), account=_digits(cell.get("account", "")),
-            sender_name=cell.get("sender_name", ""), reference=cell.get("reference", ""),
-        ))
-    return out
-
-
-def _csv_date(text: str, n: int) -> date:
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise StatementError(f"nieprawidłowa data {text!r} (RRRR-MM-DD lub DD.MM.RRRR).", n)
-
-
-def _csv_amount(text: str, n: int) -> int:
-    raw = re.sub(r"[\s\u00a0]|zł|PLN", "", text)
-    if re.fullmatch(r"-?\d+([.,]\d{1,2})?", raw) is None:
-        raise StatementError(f"nieprawidłowa kwota {text!r} (np. 123,45).", n)
-    try:
-        grosze = from_decimal(Decimal(raw.replace(",", ".")))
-    except (InvalidOperation, ValueError):
-        raise StatementError(f"nieprawidłowa kwota {text!r}.", n)
-    if grosze > MAX_GROSZE:
-        raise StatementError("kwota jest zbyt duża.", n)
-    return grosze
+def _spaced(nrb: str) -> str:
+    return nrb[:2] + " " + " ".join(nrb[i:i + 4] for i in range(2, len(nrb), 4)) if len(nrb) == 26 else nrb
 
 
 # --- matching --------------------------------------------------------------------------
@@ -269,41 +103,93 @@ def match(isp: ISP, p: BankPayment) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def dedupe_keys(payments: list[BankPayment]) -> list[str]:
+def fingerprints(payments: list[BankPayment]) -> list[str]:
+    """The key of each line: value date, amount, sender's account, normalised title and
+    the occurrence of that combination in the file."""
     seen: dict[tuple, int] = {}
     keys = []
     for p in payments:
+        base = (p.date.isoformat(), p.amount, p.sender_account, norm_title(p.title))
+        seen[base] = seen.get(base, 0) + 1
+        keys.append(_key(*base, seen[base]))
+    return keys
+
+
+def _legacy_keys(payments: list[BankPayment]) -> list[str]:
+    """The keys lines had before the fingerprint (bank reference, else a hash with the
+    raw title), so that re-importing an old statement still books nothing twice."""
+    seen: dict[tuple, int] = {}
+    out = []
+    for p in payments:
         if p.reference:
-            keys.append(f"ref:{p.reference}"[:150])
+            out.append(f"ref:{p.reference}"[:150])
             continue
         base = (p.date.isoformat(), p.amount, p.sender_account, " ".join(p.title.split()))
         seen[base] = seen.get(base, 0) + 1
-        digest = hashlib.sha256("|".join(map(str, (*base, seen[base]))).encode()).hexdigest()
-        keys.append(f"h:{digest[:40]}")
-    return keys
+        out.append("h:" + hashlib.sha256("|".join(map(str, (*base, seen[base]))).encode()).hexdigest()[:40])
+    return out
+
+
+def _key(*parts) -> str:
+    return "f:" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40]
+
+
+async def dedupe(payments: list[BankPayment]) -> list[str | None]:
+    """The key to store each line under, None for a line that is already known."""
+    keys = fingerprints(payments)
+    known = {r["key"]: r["reference"] for r in await _in(
+        lambda: BankLine.select(BankLine.key, BankLine.reference), BankLine.key, keys)}
+    refs = [p.reference for p in payments if p.reference]
+    by_ref = {(r["reference"], r["amount"]) for r in await _in(
+        lambda: BankLine.select(BankLine.reference, BankLine.amount), BankLine.reference, refs)}
+    alt = {}
+    for p, key in zip(payments, keys):
+        if key in known and p.reference and known[key] and known[key] != p.reference:
+            alt[key] = _key(key, p.reference)
+    if alt:
+        known.update({r["key"]: r["reference"] for r in await _in(
+            lambda: BankLine.select(BankLine.key, BankLine.reference), BankLine.key, list(alt.values()))})
+    legacy = _legacy_keys(payments)
+    old = {r["key"] for r in await _in(lambda: BankLine.select(BankLine.key), BankLine.key,
+                                       [k for k in legacy if k])}
+    out: list[str | None] = []
+    for p, key, before in zip(payments, keys, legacy):
+        if before in old:
+            out.append(None)  # imported before the fingerprint existed
+            continue
+        if p.reference and (p.reference, p.amount) in by_ref:
+            out.append(None)  # known, or twice in this file
+            continue
+        if p.reference:
+            by_ref.add((p.reference, p.amount))
+        if key in known and p.reference and known[key] and known[key] != p.reference:
+            key = _key(key, p.reference)
+        out.append(None if key in known else key)
+    return out
 
 
 # --- import ----------------------------------------------------------------------------
 
 async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
                            operator_id: int | None = None) -> ImportSummary:
-    """Parse, match and book a statement in ONE transaction: a bad file raises
-    StatementError before anything is written; lines seen before are duplicates."""
-    fmt, payments = parse_statement(data)
-    keys = dedupe_keys(payments)
+    """Parse, check, match and book a statement in ONE transaction: a bad or refused file
+    raises StatementError before anything is written; lines seen before are duplicates."""
+    st = parse_file(data)
+    check_statement(st, isp)
+    fmt, payments = st.format, st.payments
+    keys = await dedupe(payments)
     wanted = {match(isp, p) for p in payments} - {None}
     async with db.transaction():
         known = {r["id"] for r in await _in(lambda: Customer.select(Customer.id), Customer.id,
                                            list(wanted))}
-        existing = {r["key"] for r in await _in(lambda: BankLine.select(BankLine.key), BankLine.key,
-                                              keys)}
         head = await StatementImport.insert(StatementImport(
             filename=filename[:200], format=fmt, lines=len(payments), operator=operator_id,
+            debits=st.debits,
         )).returning(StatementImport.id)
         sid = head[0]["id"]
         rows, fresh = [], set()
         for p, key in zip(payments, keys):
-            if key in existing or key in fresh:
+            if key is None or key in fresh:
                 continue
             fresh.add(key)
             cid = match(isp, p)
@@ -311,6 +197,7 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
             rows.append(BankLine(key=key, statement=sid, date=p.date, amount=p.amount,
                                  title=p.title[:300], sender_account=p.sender_account[:40],
                                  account=p.account[:40], sender_name=p.sender_name[:200],
+                                 reference=p.reference[:150],
                                  customer=cid, status="matched" if cid else "unmatched"))
         inserted: set[str] = set()
         for i in range(0, len(rows), CHUNK):
@@ -324,7 +211,8 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
         summary = ImportSummary(
             statement_id=sid, format=fmt, lines=len(payments), matched=len(booked),
             unmatched=sum(1 for r in rows if r.key in inserted and r.status == "unmatched"),
-            duplicates=len(payments) - len(inserted), total=sum(r.amount for r in booked))
+            duplicates=len(payments) - len(inserted), total=sum(r.amount for r in booked),
+            debits=st.debits)
         await StatementImport.update({
             StatementImport.matched: summary.matched, StatementImport.unmatched: summary.unmatched,
             StatementImport.duplicates: summary.duplicates, StatementImport.total: summary.total,
@@ -348,7 +236,25 @@ async def _in(make_query, column, values: list) -> list[dict]:
 
 
 class AssignError(ValueError):
-    """An unmatched line that cannot be assigned; the message is for the operator."""
+    """An unmatched line that cannot be assigned, split or ignored; the message is for the operator."""
+
+
+async def _take(line_id: int) -> dict:
+    """The queued line, inside the caller's transaction; taken by one operator only."""
+    line = await BankLine.select(BankLine.all_columns(), BankLine.statement.format).where(
+        BankLine.id == line_id).first()
+    if line is None or line["status"] != "unmatched":
+        raise AssignError("Ta wpłata została już rozliczona.")
+    return line
+
+
+async def _settle(line_id: int, status: str, customer_id: int | None, note: str = "") -> None:
+    """Mark the line decided; the condition makes a concurrent second decision fail."""
+    done = await BankLine.update({BankLine.status: status, BankLine.customer: customer_id,
+                                  BankLine.note: note}).where(
+        (BankLine.id == line_id) & (BankLine.status == "unmatched")).returning(BankLine.id)
+    if not done:
+        raise AssignError("Ta wpłata została już rozliczona.")
 
 
 async def assign(line_id: int, customer_id: int | None, operator_id: int | None) -> int:
@@ -356,26 +262,111 @@ async def assign(line_id: int, customer_id: int | None, operator_id: int | None)
     if customer_id is None:
         raise AssignError("Podaj ID Klienta (same cyfry).")
     async with db.transaction():
-        line = await BankLine.select(BankLine.all_columns(), BankLine.statement.format).where(
-            BankLine.id == line_id).first()
-        if line is None or line["status"] != "unmatched":
-            raise AssignError("Ta wpłata została już przypisana.")
+        line = await _take(line_id)
         if not await Customer.exists().where(Customer.id == customer_id):
             raise AssignError(f"Nie ma klienta o ID {customer_id}.")
+        await _settle(line_id, "assigned", customer_id)
         rows = await Payment.insert(Payment(
             customer=customer_id, date=line["date"], title=(line["title"] or "Wpłata")[:200],
             amount=line["amount"], source=line["statement.format"], reference=f"bank:{line['key']}",
             operator=operator_id)).returning(Payment.id)
-        await BankLine.update({BankLine.status: "assigned", BankLine.customer: customer_id}).where(
-            BankLine.id == line_id)
+        await BankLineAction.insert(BankLineAction(line=line_id, action="assign", customer=customer_id,
+                                                   amount=line["amount"], operator=operator_id,
+                                                   at=datetime.now(timezone.utc)))
     return rows[0]["id"]
 
 
+def parse_split(customer_ids: list[str], amounts: list[str]) -> list[tuple[int, int]]:
+    """The split form's rows (ID Klienta, kwota) as [(customer ID, grosze)]; empty rows
+    are skipped; raises AssignError with the first problem."""
+    from app.auth import parse_customer_id
+    from app.money import parse_money
+
+    parts = []
+    for raw_id, raw_amount in zip(customer_ids, amounts):
+        if not raw_id.strip() and not raw_amount.strip():
+            continue
+        cid = parse_customer_id(raw_id)
+        if cid is None:
+            raise AssignError("Podaj ID Klienta (same cyfry) w każdym wierszu podziału.")
+        try:
+            parts.append((cid, parse_money(raw_amount)))
+        except ValueError as exc:
+            raise AssignError(str(exc)) from exc
+    return parts
+
+
+async def split(line_id: int, parts: list[tuple[int, int]], operator_id: int | None) -> list[int]:
+    """Book a queued line to several customers: `parts` is [(customer ID, grosze)], each
+    amount positive and together exactly the line's amount. Returns the payment IDs."""
+    if len(parts) < 2:
+        raise AssignError("Podział wymaga co najmniej dwóch klientów.")
+    if any(amount <= 0 for _, amount in parts):
+        raise AssignError("Każda część musi być większa od zera.")
+    if len({cid for cid, _ in parts}) != len(parts):
+        raise AssignError("Każdy klient może wystąpić w podziale tylko raz.")
+    async with db.transaction():
+        line = await _take(line_id)
+        total = sum(amount for _, amount in parts)
+        if total != line["amount"]:
+            from app.money import format_money
+
+            raise AssignError(f"Części dają razem {format_money(total)}, a wpłata to "
+                              f"{format_money(line['amount'])}.")
+        ids = {cid for cid, _ in parts}
+        found = {r["id"] for r in await Customer.select(Customer.id).where(Customer.id.is_in(list(ids)))}
+        if missing := sorted(ids - found):
+            raise AssignError(f"Nie ma klienta o ID {missing[0]}.")
+        await _settle(line_id, "split", None)
+        now = datetime.now(timezone.utc)
+        rows = await Payment.insert(*[Payment(
+            customer=cid, date=line["date"], title=(line["title"] or "Wpłata")[:200], amount=amount,
+            source=line["statement.format"], reference=f"bank:{line['key']}:{n}", operator=operator_id)
+            for n, (cid, amount) in enumerate(parts, start=1)]).returning(Payment.id)
+        await BankLineAction.insert(*[BankLineAction(line=line_id, action="split", customer=cid,
+                                                     amount=amount, operator=operator_id, at=now)
+                                      for cid, amount in parts])
+    return [r["id"] for r in rows]
+
+
+async def ignore(line_id: int, reason: str, operator_id: int | None) -> None:
+    """Take a line off the queue without booking it (a refund, a transfer between our
+    own accounts…); the reason is required and kept."""
+    reason = " ".join((reason or "").split())[:500]
+    if not reason:
+        raise AssignError("Podaj powód pominięcia wpłaty.")
+    async with db.transaction():
+        line = await _take(line_id)
+        await _settle(line_id, "ignored", None, reason)
+        await BankLineAction.insert(BankLineAction(line=line_id, action="ignore", amount=line["amount"],
+                                                   reason=reason, operator=operator_id,
+                                                   at=datetime.now(timezone.utc)))
+
+
+async def line_actions(line_id: int) -> list[dict]:
+    """The audit of one queue line, oldest first, operators by login."""
+    return await BankLineAction.select(BankLineAction.all_columns(), BankLineAction.operator.username
+                                       ).where(BankLineAction.line == line_id).order_by(BankLineAction.id)
+
+
+async def recent_actions(limit: int = 20) -> list[dict]:
+    """The queue's latest decisions, newest first, for the import page."""
+    return await BankLineAction.select(
+        BankLineAction.all_columns(), BankLineAction.operator.username, BankLineAction.line.title,
+        BankLineAction.line.sender_name, BankLineAction.line.date,
+    ).order_by(BankLineAction.id, ascending=False).limit(limit)
+
+
 async def unmatched(limit: int = 200) -> list[dict]:
-    """The queue: lines no customer was found for, oldest first."""
-    return await BankLine.select(BankLine.id, BankLine.date, BankLine.amount, BankLine.title,
-                                 BankLine.sender_account, BankLine.sender_name).where(
+    """The queue: lines no customer was found for, oldest first; the sender's account
+    printed as an NRB (`37 1050 …`) when it is one."""
+    rows = await BankLine.select(BankLine.id, BankLine.date, BankLine.amount, BankLine.title,
+                                 BankLine.sender_account, BankLine.sender_name, BankLine.reference,
+                                 BankLine.statement.format).where(
         BankLine.status == "unmatched").order_by(BankLine.date).order_by(BankLine.id).limit(limit)
+    for r in rows:
+        r["sender_account_display"] = _spaced(r["sender_account"])
+    return rows
 
 
 async def recent_imports(limit: int = 10) -> list[dict]:

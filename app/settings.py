@@ -29,6 +29,9 @@ class ISP:
     # The ISP's own account (26 digits, NRB), printed on invoices.
     bank_account: str = "61109010140000071219812874"
     bank_name: str = "Santander Bank Polska"
+    # Further accounts of the ISP whose statements may be imported (26 digits each); a
+    # statement for any other account (MT940 :25:, a CSV's header) is refused.
+    statement_accounts: tuple[str, ...] = ()
     # Virtual accounts: 8-digit bank routing number + this prefix + the customer ID,
     # zero-padded to 24 digits after the check digits.
     virtual_prefix: str = "10901014" "0001"
@@ -67,6 +70,10 @@ class Settings:
     database_url: str = "sqlite:///wbok.sqlite3"
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     smtp_url: str = "smtp://localhost:25"
+    # Seconds to connect and for each SMTP command; a server that stalls costs no more.
+    smtp_timeout: float = 10.0
+    # Messages in flight at once, so one slow server cannot stall a run.
+    smtp_pool: int = 4
     mail_from: str = "WBOK <wbok@localhost>"
     base_url: str = "http://localhost:8000"
     secure_cookies: bool = False
@@ -103,8 +110,9 @@ def load_isp(path: str | os.PathLike[str] | None) -> ISP:
     if not path:
         return ISP()
     data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("isp", {})
-    if "queues" in data:
-        data["queues"] = tuple(data["queues"])
+    for key in ("queues", "statement_accounts"):
+        if key in data:
+            data[key] = tuple(data[key])
     if "queue_keywords" in data:
         data["queue_keywords"] = {k: tuple(v) for k, v in data["queue_keywords"].items()}
     if "name" in data and "short_name" not in data:
@@ -129,6 +137,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("WBOK_SECRET_KEY") or _stable_dev_secret(),
         smtp_url=env.get("WBOK_SMTP_URL", base.smtp_url),
         mail_from=env.get("WBOK_MAIL_FROM", base.mail_from),
+        smtp_timeout=float(env.get("WBOK_SMTP_TIMEOUT", base.smtp_timeout)),
+        smtp_pool=max(1, int(env.get("WBOK_SMTP_POOL", base.smtp_pool))),
         base_url=env.get("WBOK_BASE_URL", base.base_url).rstrip("/"),
         secure_cookies=_flag(env.get("WBOK_SECURE_COOKIES"), False),
         session_idle_minutes=int(env.get("WBOK_SESSION_IDLE_MINUTES", "30")),

@@ -52,6 +52,7 @@ class InvoiceDelivery(Table):
     sent_at = Timestamptz(null=True, default=None)
     # A sender leases the row until then, so two processes never send it at once.
     locked_until = Timestamptz(null=True, default=None)
+    next_attempt_at = Timestamptz(null=True, default=None)  # after a failure (backoff)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -69,6 +70,7 @@ class Reminder(Table):
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
     locked_until = Timestamptz(null=True, default=None)
+    next_attempt_at = Timestamptz(null=True, default=None)  # after a failure (backoff)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -82,15 +84,18 @@ class StatementImport(Table):
     unmatched = Integer(default=0)
     duplicates = Integer(default=0)
     total = BigInt(default=0)
+    debits = Integer(default=0)  # outgoing lines, skipped
     operator = ForeignKey(references=Operator, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class BankLine(Table):
-    """One incoming payment from a statement. `key` (bank reference, else a hash of date,
-    amount, account, title and occurrence) is unique: a second import books nothing.
-    `status`: "matched" (booked at import), "unmatched" (waits in the queue),
-    "assigned" (booked by an operator). The booked Payment's reference is "bank:<key>"."""
+    """One incoming payment from a statement. `key` (a fingerprint of value date, amount,
+    sender's account, normalised title and occurrence; see payments_import) is unique: a
+    second import, from any format, books nothing. `status`: "matched" (booked at import),
+    "unmatched" (waits in the queue), "assigned" or "split" (booked by an operator),
+    "ignored" (an operator's reason in `note`). A booked Payment's reference is
+    "bank:<key>" ("bank:<key>:<n>" for the parts of a split)."""
 
     key = Varchar(length=150, unique=True)
     statement = ForeignKey(references=StatementImport, index=True)
@@ -102,4 +107,19 @@ class BankLine(Table):
     sender_name = Varchar(length=200, default="")
     customer = ForeignKey(references=Customer, null=True, default=None)
     status = Varchar(length=10, index=True)
+    reference = Varchar(length=150, default="", index=True)  # the bank's, "" when none
+    note = Text(default="")  # why it was ignored
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BankLineAction(Table):
+    """The audit of the unmatched queue: who assigned, split or ignored a line, when,
+    to whom and how much (one row per customer of a split), or why it was ignored."""
+
+    line = ForeignKey(references=BankLine, index=True)
+    action = Varchar(length=10)  # assign, split, ignore
+    customer = ForeignKey(references=Customer, null=True, default=None)
+    amount = BigInt(default=0)
+    reason = Text(default="")
+    operator = ForeignKey(references=Operator, null=True, default=None)
+    at = Timestamptz(default=TimestamptzNow())

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
-from app import billing, delivery
+from app import billing, delivery, mail
 from app.i18n import N_, _
 from app.routes._render import after_post, notice, render
 from app.routes._session import settings_of
@@ -17,11 +17,15 @@ from app.routes.admin._common import OPERATOR_DEPENDENCIES, admin_context
 from app.sessions import ActiveSession
 
 NOTICES = {"billed": N_("Rozliczenie wykonane."), "sent": N_("Faktura wysłana."), "reminded": N_("Upomnienie wysłane."),
+           "retrying": N_("Nieudane e-maile wrócą do wysyłki w ciągu kwadransa."),
            "failed": N_("Wysyłka znów się nie udała; błąd poniżej.")}
 
 
 async def billing_context(operator: ActiveSession, message: str = "") -> dict:
-    return {**await admin_context(operator), "runs": await billing.billing_runs(),
+    mails = await delivery.invoice_mails_by_period()
+    empty = dict.fromkeys(("queued", "sent", "failing", "failed"), 0)
+    runs = [{**run, "mails": mails.get(run["period"], empty)} for run in await billing.billing_runs()]
+    return {**await admin_context(operator), "runs": runs, "failed_mails": await mail.failed_count(),
             "deliveries": await delivery.failed_deliveries(),
             "failed_reminders": await delivery.failed_reminders(),
             "paper": await delivery.paper_reminders(), "notice": message}
@@ -67,3 +71,11 @@ class AdminBillingController(Controller):
             raise NotFoundException()
         sent = await delivery.deliver_reminder(settings_of(request), reminder_id)
         return await after_post(request, f"/admin/billing?m={'reminded' if sent else 'failed'}")
+
+    @post("/mails/retry")
+    async def retry_failed_mails(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
+        """"Ponów wszystkie": failed mails of every queue get fresh attempts, due now; the
+        scheduler's next pass sends them (no SMTP wait in the request)."""
+        await mail.retry_failed()
+        return await after_post(request, "/admin/billing?m=retrying", fragment="admin/billing/_overview.html",
+                                context=lambda: billing_context(operator, _(NOTICES["retrying"])))

@@ -22,7 +22,10 @@ from app.routes.admin._money import PAID, finances_context
 from app.sessions import ActiveSession
 
 PAYMENT_FIELDS = ("customer_id", "amount", "date", "title")
-ASSIGNED = {"assigned": N_("Wpłata przypisana i zaksięgowana.")}
+ASSIGNED = {"assigned": N_("Wpłata przypisana i zaksięgowana."),
+            "split": N_("Wpłata podzielona i zaksięgowana."),
+            "ignored": N_("Wpłata pominięta; powód zapisano.")}
+SPLIT_ROWS = 3
 
 
 async def _payments_context(operator: ActiveSession, form: PaymentForm, message: str = "") -> dict:
@@ -33,8 +36,9 @@ async def _payments_context(operator: ActiveSession, form: PaymentForm, message:
 async def _import_context(operator: ActiveSession, statement_id: int | None = None, **extra) -> dict:
     summary = await payments_import.statement_summary(statement_id) if statement_id else None
     return {**await admin_context(operator), "summary": summary, "error": "", "assign_errors": {},
+            "split_errors": {}, "ignore_errors": {}, "split_rows": SPLIT_ROWS,
             "queue": await payments_import.unmatched(), "imports": await payments_import.recent_imports(),
-            "notice": "", **extra}
+            "actions": await payments_import.recent_actions(), "notice": "", **extra}
 
 
 def _import_page(request: Request, context: dict, status_code: int = 200) -> Template:
@@ -114,6 +118,34 @@ class AdminPaymentsController(Controller):
     async def move_payment(self, request: Request, operator: NamedDependency[ActiveSession],
                            payment_id: FromPath[int]) -> Response:
         return await _fix_payment(request, operator, payment_id, move=True)
+
+
+    @post("/unmatched/{line_id:int}/split")
+    async def split_payment(self, request: Request, operator: NamedDependency[ActiveSession],
+                            line_id: FromPath[int]) -> Response:
+        form = await request.form()
+        ids = [str(v)[:20] for v in form.getall("customer_id", [])][:SPLIT_ROWS]
+        amounts = [str(v)[:30] for v in form.getall("amount", [])][:SPLIT_ROWS]
+        try:
+            parts = payments_import.parse_split(ids, amounts)
+            await payments_import.split(line_id, parts, operator.subject_id)
+        except payments_import.AssignError as exc:
+            context = await _import_context(operator, split_errors={line_id: (str(exc), ids, amounts)})
+            return _import_page(request, context, 422)
+        return await after_post(request, "/admin/payments/import?m=split", fragment="admin/payments/_import.html",
+                                context=lambda: _import_context(operator, notice=_(ASSIGNED["split"])))
+
+    @post("/unmatched/{line_id:int}/ignore")
+    async def ignore_payment(self, request: Request, operator: NamedDependency[ActiveSession],
+                             line_id: FromPath[int]) -> Response:
+        reason = str((await request.form()).get("reason", ""))[:500]
+        try:
+            await payments_import.ignore(line_id, reason, operator.subject_id)
+        except payments_import.AssignError as exc:
+            context = await _import_context(operator, ignore_errors={line_id: (str(exc), reason)})
+            return _import_page(request, context, 422)
+        return await after_post(request, "/admin/payments/import?m=ignored", fragment="admin/payments/_import.html",
+                                context=lambda: _import_context(operator, notice=_(ASSIGNED["ignored"])))
 
 
 async def _fix_payment(request: Request, operator: ActiveSession, payment_id: int, move: bool) -> Response:
