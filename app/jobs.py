@@ -94,8 +94,6 @@ def add_billing_jobs(scheduler: AsyncIOScheduler, settings: Settings) -> None:
                       id="billing", next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
     scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
-    scheduler.add_job(ksef_job, "interval", minutes=5, args=[settings], id="ksef_send",
-                      next_run_time=datetime.now(timezone.utc) + timedelta(seconds=30))
 
 
 def start_scheduler(settings: Settings) -> AsyncIOScheduler:
@@ -108,6 +106,8 @@ def start_scheduler(settings: Settings) -> AsyncIOScheduler:
                       id="prune_sessions")
     add_billing_jobs(scheduler, settings)
     scheduler.add_job(mail_job, "interval", minutes=1, args=[settings], id="mail_outbox")
+    scheduler.add_job(ksef_job, "interval", minutes=5, args=[settings], id="ksef_send",
+                      next_run_time=datetime.now(timezone.utc) + timedelta(seconds=30))
     # 02:30 Warsaw; on the spring DST night APScheduler fires at 03:30, on the autumn one twice
     # (the second run finds the night claimed). The one-off run catches up after downtime.
     scheduler.add_job(publish_traffic, "cron", hour=2, minute=30, id="traffic_publish",

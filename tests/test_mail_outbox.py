@@ -106,7 +106,7 @@ async def test_billing_run_reports_its_invoice_mails_honestly(settings, mailbox)
         assert time.monotonic() - started < 4
     result.mails = await delivery.invoice_mail_counts("2026-11")
     assert result.mails == {"queued": 3, "sent": 0, "failing": 3, "failed": 0}
-    assert result.summary() == ("billing 2026-11: 3 invoices, 150,00 zł, 3 errors; "
+    assert result.summary() == ("billing 2026-11: 3 invoices, 150,00 zł, 0 skipped, 0 failed; "
                                 "invoice e-mails: 3 queued, 0 sent, 3 failed")
     # Backoff: a pass right away sends nothing; when the retry is due, it goes.
     assert await delivery.deliver_pending(settings) == (0, 0)
@@ -156,5 +156,5 @@ def test_cli_billing_run_does_not_say_0_errors_when_its_mails_failed(capsys, mon
     assert exit_.value.code == 1
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1] == (
-        "billing 2026-10: 1 invoices, 100,00 zł, 1 errors; invoice e-mails: 1 queued, 0 sent, 1 failed")
+        "billing 2026-10: 1 invoices, 100,00 zł, 0 skipped, 0 failed; invoice e-mails: 1 queued, 0 sent, 1 failed")
     assert "1 invoice e-mails not sent" in err
