@@ -122,6 +122,9 @@ async def migrate() -> None:
         result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(result.message)
+    from app.search import refresh_missing  # the search column of rows it has not seen
+
+    await refresh_missing()
 
 
 async def start_pool(size: int = 10) -> None:

@@ -1,0 +1,146 @@
+"""Klienci — domain: finding a customer by any key an operator has at hand.
+
+Names and addresses are matched against `Customer.search_text`, a copy folded in Python
+(lower case, Polish diacritics removed) that every write of those fields refreshes, so
+the same rule holds on SQLite and PostgreSQL. The other keys (ID, phone, e-mail, NIP,
+a device's IP or MAC, an invoice number) are exact or prefix matches on their own columns."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from app import db
+from app.tables.customers import Customer, Device
+from app.tables.finances import Invoice
+
+# Letters NFKD does not take apart (ł is a letter of its own, not l with a mark).
+_EXTRA = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o"})
+SEARCHED = ("name", "street", "postal_code", "city", "mail_street", "mail_postal_code", "mail_city")
+MAC = re.compile(r"^[0-9a-f]{2}([:\-][0-9a-f]{2}){2,5}$", re.I)  # at least three pairs
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics and with single spaces: "ŁĘCKI  Wójcik" → "lecki wojcik"."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(_EXTRA))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.casefold().split())
+
+
+def search_text(row: dict) -> str:
+    """The folded name and addresses of a customer row (the keys of SEARCHED it has)."""
+    return fold(" | ".join(str(row.get(f) or "") for f in SEARCHED))
+
+
+async def refresh(customer_ids: list[int]) -> None:
+    """Rewrite `search_text` of these customers from their current data (call it in the
+    transaction that changed them)."""
+    if not customer_ids:
+        return
+    rows = await Customer.select(Customer.id, *[getattr(Customer, f) for f in SEARCHED]).where(
+        Customer.id.is_in(list(customer_ids)))
+    for row in rows:
+        await Customer.update({Customer.search_text: search_text(row)}).where(Customer.id == row["id"])
+
+
+async def refresh_missing(batch: int = 1000) -> int:
+    """Fill `search_text` where it is empty: rows from before the column existed (the
+    migration adds it empty) or written by code that did not set it. Run after every
+    migration; a no-op query when all is filled. Returns how many rows it filled."""
+    done, last = 0, 0
+    while True:
+        rows = await Customer.select(Customer.id).where(
+            (Customer.search_text == "") & (Customer.id > last)).order_by(Customer.id).limit(batch)
+        if not rows:
+            return done
+        async with db.transaction():
+            await refresh([r["id"] for r in rows])
+        done, last = done + len(rows), rows[-1]["id"]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _like(column, pattern: str):
+    # SQLite's LIKE ignores ASCII case already (and Piccolo warns on ilike there).
+    return column.like(pattern) if db.is_sqlite() else column.ilike(pattern)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "").replace("%", "").replace("_", " ")
+
+
+async def matching_ids(q: str) -> list[int]:
+    """Customer IDs found by the keys that live outside the customer row: a device's IP
+    or MAC, an invoice number (exact, or the start of one: "FV/12/11")."""
+    ids: set[int] = set()
+    try:
+        ip = str(ipaddress.ip_address(q))
+        ids |= {r["customer"] for r in await Device.select(Device.customer).where(Device.ip == ip)}
+    except ValueError:
+        pass
+    hexes = re.sub(r"[:\-. ]", "", q.lower())
+    if MAC.match(q) or (len(hexes) == 12 and re.fullmatch(r"[0-9a-f]{12}", hexes)):
+        mac = ":".join(hexes[i:i + 2] for i in range(0, len(hexes), 2))
+        ids |= {r["customer"] for r in await Device.select(Device.customer).where(
+            Device.mac.like(f"{mac}%"))}
+    if "/" in q:
+        ids |= {r["customer"] for r in await Invoice.select(Invoice.customer).where(
+            _like(Invoice.number, f"{_escape(q)}%")).limit(200)}
+    return sorted(ids)
+
+
+def conditions(q: str, extra_ids: list[int]):
+    """The WHERE of a search for `q` (already stripped, non-empty)."""
+    from app.auth import parse_customer_id
+
+    folded = _escape(fold(q))
+    cond = Customer.search_text.like(f"%{folded}%") if folded else None
+    text = _escape(q)
+    if "@" in q or "." in q:
+        cond = _or(cond, _like(Customer.email, f"%{text}%"))
+    digits = _digits(q)
+    if len(digits) >= 6 and len(digits) == len(re.sub(r"[\s\-+()]", "", q)):
+        # NIP is stored as ten digits; phones as "+48 600 100 200" (the last nine digits).
+        cond = _or(cond, Customer.nip == digits)
+        local = digits[-9:]
+        cond = _or(cond, Customer.phone.like(f"%{local[:3]} {local[3:6]} {local[6:]}%")
+                   if len(local) == 9 else Customer.phone.like(f"%{digits}%"))
+    if (cid := parse_customer_id(q)) is not None:
+        cond = _or(cond, Customer.id == cid)
+    if extra_ids:
+        cond = _or(cond, Customer.id.is_in(extra_ids))
+    return cond
+
+
+def _or(a, b):
+    return b if a is None else a | b
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: list[dict]
+    page: int
+    pages: int
+    total: int
+    q: str
+
+
+async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
+    """Customers matching `q` by any key, newest first, one page of them."""
+    q = (q or "").strip()[:100]
+    query = Customer.select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.street,
+                            Customer.city, Customer.blocked)
+    count = Customer.count()
+    if q:
+        cond = conditions(q, await matching_ids(q))
+        if cond is not None:
+            query, count = query.where(cond), count.where(cond)
+    total = await count
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = await query.order_by(Customer.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
+    return CustomerPage(rows, page, pages, total, q)
