@@ -56,18 +56,17 @@ def _check_notes(text: str) -> tuple[str, str | None]:
 def check(raw: dict[str, str | bool | None], current: dict | None = None) -> Validation:
     """Validate an admin form: `raw` maps fields to what was sent (None: not sent, so not
     changed). Contact data, NIP, postal codes and consents go through changes.validate,
-    the service address by the rules of the correspondence address (it is checked as
-    one, under those names), name and notes here. Same result shape as changes.validate."""
+    the service address by the rules of the correspondence address, name and notes here. Same result shape as changes.validate."""
     current = current or {}
     result = changes.validate(raw, current, tuple(changes.FIELDS))
-    # The service address reuses the correspondence-address rules under their names.
-    mapped = {m: raw.get(s) for s, m in zip(SERVICE_ADDRESS, MAIL_ADDRESS)}
-    service = changes.validate(mapped, {}, MAIL_ADDRESS)
+    # The service address reuses the correspondence-address rules under their names, one
+    # field at a time: it need not be complete (a new customer may have only a town yet).
     for s, m in zip(SERVICE_ADDRESS, MAIL_ADDRESS):
-        if m in service.values:
-            result.values[s], result.form[s] = service.values[m], service.form[m]
-        if m in service.errors:
-            result.errors[s] = service.errors[m]
+        one = changes.validate({m: raw.get(s)}, {}, (m,))
+        if m in one.values:
+            result.values[s], result.form[s] = one.values[m], one.form[m]
+        if m in one.errors:
+            result.errors[s] = one.errors[m]
     for name, checker in (("name", _check_name), ("notes", _check_notes)):
         if raw.get(name) is not None:
             clean, error = checker(str(raw[name]))
@@ -87,7 +86,7 @@ class EditResult:
     errors: dict[str, str] = field(default_factory=dict)
     form: dict[str, str] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)
-    notice: int | None = None  # outbox row of the e-mail to the customer
+    notices: list[int] = field(default_factory=list)  # outbox rows of the e-mails to the customer
     found: bool = True
 
     @property
@@ -125,23 +124,17 @@ async def update_customer(customer_id: int, raw: dict[str, str | bool | None], o
         result.changed = list(changed)
         contact = [f for f in changed if f in CONTACT]
         if contact:
-            result.notice = await _queue_notice(isp, old, {**old, **changed}, contact, now)
+            result.notices = await _queue_notice(isp, old, {**old, **changed}, contact, now)
     return result
 
 
-async def _queue_notice(isp: ISP, old: dict, new: dict, fields: list[str], now: datetime) -> int | None:
+async def _queue_notice(isp: ISP, old: dict, new: dict, fields: list[str], now: datetime) -> list[int]:
     """One e-mail (Polish: the customer's language, not the operator's) to the new address,
-    copied to the old one when the address itself changed; None without any address."""
+    copied to the old one when the address itself changed; none without any address."""
     recipients = [a for a in dict.fromkeys([new["email"], old["email"]]) if a]
-    if not recipients:
-        return None
     lines = ["Dzień dobry,", "", "biuro zmieniło Twoje dane kontaktowe w Panelu Klienta (WBOK):", ""]
     for f in fields:
         lines.append(f"- {FIELDS[f]}: {old[f] or '(puste)'} → {new[f] or '(puste)'}")
     lines += ["", "Jeśli to nie Ty o to prosiłeś, skontaktuj się z biurem:",
               f"{isp.name}, tel. {isp.phone}, {isp.email}"]
-    first = None
-    for address in recipients:
-        outbox_id = await mail.enqueue(address, "Zmiana danych w WBOK", "\n".join(lines), now)
-        first = first or outbox_id
-    return first
+    return [await mail.enqueue(address, "Zmiana danych w WBOK", "\n".join(lines), now) for address in recipients]

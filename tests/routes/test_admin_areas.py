@@ -24,6 +24,8 @@ AREAS = [
     ("/admin/messages", "messages-compose", "/admin/messages"),
     ("/admin/helpdesk", "helpdesk-overview", "/admin/helpdesk"),
     ("/admin/traffic", "traffic-publication", "/admin/traffic"),
+    ("/admin/invoices", "invoices-register", "/admin/invoices"),
+    ("/admin/debtors", "debtors-overview", "/admin/debtors"),
 ]
 
 

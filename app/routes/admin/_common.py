@@ -18,6 +18,7 @@ ADMIN_MENU += [("/admin/billing", N_("Rozliczenia")), ("/admin/payments/import",
 ADMIN_MENU += [("/admin/changes", N_("Zmiany danych")), ("/admin/messages", N_("Wiadomości"))]
 ADMIN_MENU.append(("/admin/helpdesk", N_("Helpdesk")))
 ADMIN_MENU.append(("/admin/traffic", N_("Statystyki")))
+ADMIN_MENU += [("/admin/invoices", N_("Faktury")), ("/admin/debtors", N_("Dłużnicy"))]
 
 
 async def admin_context(operator: ActiveSession) -> dict:
