@@ -98,7 +98,8 @@ def conditions(q: str, extra_ids: list[int]):
     from app.auth import parse_customer_id
 
     folded = _escape(fold(q))
-    cond = Customer.search_text.like(f"%{folded}%") if folded else None
+    # Digits alone are an ID, a phone or a NIP, not part of an address ("2" is not "ul. Polna 12").
+    cond = Customer.search_text.like(f"%{folded}%") if folded and not q.isdigit() else None
     text = _escape(q)
     if "@" in q or "." in q:
         cond = _or(cond, _like(Customer.email, f"%{text}%"))
