@@ -82,7 +82,7 @@ def _where(filters: Filters) -> tuple[str, list]:
         pattern = "%" + q.replace("%", "").replace("_", " ") + "%"
         cond = f"r.number {like} {{}} OR r.buyer_name {like} {{}}"
         args += [pattern, pattern]
-        if (cid := parse_customer_id(q)) is not None:
+        if (cid := parse_customer_id(q)) is not None and cid < 2**31:
             cond += " OR r.customer = {}"
             args.append(cid)
         parts.append(f"({cond})")

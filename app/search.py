@@ -19,6 +19,7 @@ from app.tables.finances import Invoice
 # Letters NFKD does not take apart (ł is a letter of its own, not l with a mark).
 _EXTRA = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o"})
 SEARCHED = ("name", "street", "postal_code", "city", "mail_street", "mail_postal_code", "mail_city")
+MAX_ID = 2**31  # the ID column is a 32-bit serial; a NIP or phone is not an ID
 MAC = re.compile(r"^[0-9a-f]{2}([:\-][0-9a-f]{2}){2,5}$", re.I)  # at least three pairs
 
 
@@ -110,7 +111,7 @@ def conditions(q: str, extra_ids: list[int]):
         local = digits[-9:]
         cond = _or(cond, Customer.phone.like(f"%{local[:3]} {local[3:6]} {local[6:]}%")
                    if len(local) == 9 else Customer.phone.like(f"%{digits}%"))
-    if (cid := parse_customer_id(q)) is not None:
+    if (cid := parse_customer_id(q)) is not None and cid < MAX_ID:
         cond = _or(cond, Customer.id == cid)
     if extra_ids:
         cond = _or(cond, Customer.id.is_in(extra_ids))
