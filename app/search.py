@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from piccolo.columns.combination import WhereRaw
+
 from app import db
 from app.tables.customers import Customer, Device
 from app.tables.finances import Invoice
@@ -74,47 +76,74 @@ def _escape(text: str) -> str:
     return text.replace("\\", "").replace("%", "").replace("_", " ")
 
 
+def _is_ip(q: str) -> bool:
+    try:
+        ipaddress.ip_address(q)
+        return True
+    except ValueError:
+        return False
+
+
+def _mac(q: str) -> str | None:
+    """A MAC address (or at least its first three pairs) as stored: "00:1a:2b…"; else None."""
+    hexes = re.sub(r"[:\-. ]", "", q.lower())
+    if MAC.match(q) or re.fullmatch(r"[0-9a-f]{12}", hexes) and not hexes.isdigit():
+        return ":".join(hexes[i:i + 2] for i in range(0, len(hexes), 2))
+    return None
+
+
 async def matching_ids(q: str) -> list[int]:
     """Customer IDs found by the keys that live outside the customer row: a device's IP
     or MAC, an invoice number (exact, or the start of one: "FV/12/11")."""
     ids: set[int] = set()
-    try:
+    if _is_ip(q):
         ip = str(ipaddress.ip_address(q))
         ids |= {r["customer"] for r in await Device.select(Device.customer).where(Device.ip == ip)}
-    except ValueError:
-        pass
-    hexes = re.sub(r"[:\-. ]", "", q.lower())
-    if MAC.match(q) or (len(hexes) == 12 and re.fullmatch(r"[0-9a-f]{12}", hexes)):
-        mac = ":".join(hexes[i:i + 2] for i in range(0, len(hexes), 2))
-        ids |= {r["customer"] for r in await Device.select(Device.customer).where(
-            Device.mac.like(f"{mac}%"))}
+    if (mac := _mac(q)) is not None:
+        ids |= {r["customer"] for r in await Device.select(Device.customer).where(Device.mac.like(f"{mac}%"))}
     if "/" in q:
         ids |= {r["customer"] for r in await Invoice.select(Invoice.customer).where(
             _like(Invoice.number, f"{_escape(q)}%")).limit(200)}
     return sorted(ids)
 
 
+def _contains(column, folded: str):
+    """`folded` inside an already folded column: a plain substring test, which SQLite runs
+    faster than its case-folding LIKE."""
+    if db.is_sqlite():
+        return WhereRaw(f"instr({column._meta.db_column_name}, {{}}) > 0", folded)
+    return column.like(f"%{folded}%")
+
+
 def conditions(q: str, extra_ids: list[int]):
-    """The WHERE of a search for `q` (already stripped, non-empty)."""
+    """The WHERE of a search for `q` (already stripped, non-empty). The kind of key decides
+    the columns: an IP or MAC is a device, an e-mail address only an e-mail, digits alone
+    an ID, a phone or a NIP; anything else a name, an address or part of an e-mail."""
     from app.auth import parse_customer_id
 
-    folded = _escape(fold(q))
-    # Digits alone are an ID, a phone or a NIP, not part of an address ("2" is not "ul. Polna 12").
-    cond = Customer.search_text.like(f"%{folded}%") if folded and not q.isdigit() else None
+    cond = Customer.id.is_in(extra_ids) if extra_ids else None
+    if _is_ip(q) or _mac(q) is not None:
+        return cond if cond is not None else Customer.id == -1
     text = _escape(q)
-    if "@" in q or "." in q:
-        cond = _or(cond, _like(Customer.email, f"%{text}%"))
+    if "@" in q:
+        return _or(cond, _like(Customer.email, f"%{text}%"))
     digits = _digits(q)
-    if len(digits) >= 6 and len(digits) == len(re.sub(r"[\s\-+()]", "", q)):
-        # NIP is stored as ten digits; phones as "+48 600 100 200" (the last nine digits).
-        cond = _or(cond, Customer.nip == digits)
-        local = digits[-9:]
-        cond = _or(cond, Customer.phone.like(f"%{local[:3]} {local[3:6]} {local[6:]}%")
-                   if len(local) == 9 else Customer.phone.like(f"%{digits}%"))
-    if (cid := parse_customer_id(q)) is not None and cid < MAX_ID:
-        cond = _or(cond, Customer.id == cid)
-    if extra_ids:
-        cond = _or(cond, Customer.id.is_in(extra_ids))
+    if digits and len(digits) == len(re.sub(r"[\s\-+().]", "", q)):
+        if (cid := parse_customer_id(q)) is not None and cid < MAX_ID:
+            cond = _or(cond, Customer.id == cid)
+        if len(digits) >= 6:
+            # NIP is stored as ten digits; phones as "+48 600 100 200" (the last nine digits).
+            cond = _or(cond, Customer.nip == digits)
+            local = digits[-9:]
+            cond = _or(cond, Customer.phone.like(f"%{local[:3]} {local[3:6]} {local[6:]}%")
+                       if len(local) == 9 else Customer.phone.like(f"%{digits}%"))
+        if q.isdigit() or len(digits) < 6:
+            return cond
+    folded = _escape(fold(q))
+    if folded:
+        cond = _or(cond, _contains(Customer.search_text, folded))
+    if "." in q:
+        cond = _or(cond, _like(Customer.email, f"%{text}%"))
     return cond
 
 
@@ -132,17 +161,24 @@ class CustomerPage:
 
 
 async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
-    """Customers matching `q` by any key, newest first, one page of them."""
+    """Customers matching `q` by any key, newest first, one page of them. One pass over
+    the table finds the matching IDs (the count is their number), then the page's rows."""
     q = (q or "").strip()[:100]
-    query = Customer.select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.street,
-                            Customer.city, Customer.blocked)
-    count = Customer.count()
-    if q:
-        cond = conditions(q, await matching_ids(q))
-        if cond is not None:
-            query, count = query.where(cond), count.where(cond)
-    total = await count
+    columns = (Customer.id, Customer.name, Customer.email, Customer.phone, Customer.street,
+               Customer.city, Customer.blocked)
+    if not q:
+        total = await Customer.count()
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        rows = await Customer.select(*columns).order_by(Customer.id, ascending=False).limit(
+            per_page).offset((page - 1) * per_page)
+        return CustomerPage(rows, page, pages, total, q)
+    cond = conditions(q, await matching_ids(q))
+    ids = [r["id"] for r in await Customer.select(Customer.id).where(cond).order_by(Customer.id, ascending=False)]
+    total = len(ids)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = await query.order_by(Customer.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
+    shown = ids[(page - 1) * per_page:page * per_page]
+    rows = await Customer.select(*columns).where(Customer.id.is_in(shown)).order_by(
+        Customer.id, ascending=False) if shown else []
     return CustomerPage(rows, page, pages, total, q)
