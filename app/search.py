@@ -63,6 +63,33 @@ async def refresh_missing(batch: int = 1000) -> int:
         done, last = done + len(rows), rows[-1]["id"]
 
 
+# PostgreSQL: trigram indexes let `LIKE '%lecki%'` skip the scan (pg_trgm ships with the
+# server; without the right to create it, search still works, only by scanning).
+TRIGRAM_INDEXES = {"customer_search_text_trgm": "search_text", "customer_email_trgm": "email",
+                   "customer_phone_trgm": "phone"}
+
+
+async def ensure_indexes() -> bool:
+    """Create the trigram indexes on PostgreSQL (idempotent; run after migrating). False
+    when the engine is not PostgreSQL or pg_trgm cannot be created."""
+    import logging
+
+    from piccolo.engine.postgres import PostgresEngine
+
+    if not isinstance(db.db(), PostgresEngine):
+        return False
+    try:
+        await db.db().run_ddl("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, column in TRIGRAM_INDEXES.items():
+            await db.db().run_ddl(
+                f"CREATE INDEX IF NOT EXISTS {name} ON customer USING gin ({column} gin_trgm_ops)")
+        await db.db().run_ddl("CREATE INDEX IF NOT EXISTS customer_nip ON customer (nip)")
+    except Exception as exc:  # no CREATE privilege, or an old server: scans still answer
+        logging.getLogger("wbok.search").warning("no trigram indexes for the customer search: %s", exc)
+        return False
+    return True
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -161,8 +188,7 @@ class CustomerPage:
 
 
 async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
-    """Customers matching `q` by any key, newest first, one page of them. One pass over
-    the table finds the matching IDs (the count is their number), then the page's rows."""
+    """Customers matching `q` by any key, newest first, one page of them, and their count."""
     q = (q or "").strip()[:100]
     columns = (Customer.id, Customer.name, Customer.email, Customer.phone, Customer.street,
                Customer.city, Customer.blocked)
@@ -174,11 +200,15 @@ async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
             per_page).offset((page - 1) * per_page)
         return CustomerPage(rows, page, pages, total, q)
     cond = conditions(q, await matching_ids(q))
-    ids = [r["id"] for r in await Customer.select(Customer.id).where(cond).order_by(Customer.id, ascending=False)]
-    total = len(ids)
+    # The page first, newest first: a common word fills it after a few rows; when it comes
+    # back short on page 1, its length is the count and the one scan was all it took.
+    page = max(1, page)
+    rows = await Customer.select(*columns).where(cond).order_by(Customer.id, ascending=False).limit(
+        per_page).offset((page - 1) * per_page)
+    if page == 1 and len(rows) < per_page:
+        return CustomerPage(rows, 1, 1, len(rows), q)
+    total = await Customer.count().where(cond)
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    shown = ids[(page - 1) * per_page:page * per_page]
-    rows = await Customer.select(*columns).where(Customer.id.is_in(shown)).order_by(
-        Customer.id, ascending=False) if shown else []
+    if page > pages:  # past the end: show the last page
+        return await search(q, pages, per_page)
     return CustomerPage(rows, page, pages, total, q)

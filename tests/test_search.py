@@ -81,3 +81,13 @@ async def test_rows_without_the_column_are_filled_after_migrating():
     assert await _found("lecki") == set()
     assert await search.refresh_missing() == 1
     assert await _found("lecki") == {lecki.id}
+
+
+async def test_pages_and_count_of_a_common_word():
+    for i in range(30):
+        await factories.customer(f"Klient Końskie {i}", city="Końskie")
+    first = await search.search("KONSKIE")
+    assert (first.total, first.pages, len(first.rows)) == (30, 2, 25)
+    second = await search.search("konskie", page=2)
+    assert len(second.rows) == 5 and {r["id"] for r in second.rows}.isdisjoint({r["id"] for r in first.rows})
+    assert (await search.search("konskie", page=99)).page == 2
