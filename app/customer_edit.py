@@ -104,8 +104,10 @@ async def update_customer(customer_id: int, raw: dict[str, str | bool | None], o
     ("edit", old → new, the operator), the search key refreshed, and, when contact data
     changed, an e-mail to the customer queued in the outbox. Nothing is saved on errors."""
     async with db.transaction():
-        current = await Customer.select(*[getattr(Customer, f) for f in FIELDS]).where(
-            Customer.id == customer_id).first()
+        query = Customer.select(*[getattr(Customer, f) for f in FIELDS]).where(Customer.id == customer_id)
+        # Two operators saving at once: the second waits and compares with the first's result
+        # (SQLite's BEGIN IMMEDIATE serialises the whole transaction already).
+        current = await (query if db.is_sqlite() else query.lock_rows()).first()
         if current is None:
             return EditResult(found=False)
         checked = check(raw, current)
