@@ -77,9 +77,11 @@ def progress(total: int, label: str) -> Iterator[Callable[[], None]]:
 
 
 async def _migrate() -> None:
-    from app import db
+    from app import db, search
 
     await db.migrate()
+    await search.refresh_missing()  # the search column of rows from before it existed
+    await search.ensure_indexes()  # PostgreSQL: trigram indexes for the search
 
 
 async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None:
@@ -400,7 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     # Piccolo warns (with a source line) before our one-line error about an unreachable
     # database; the error line says it all.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a refused argument (2, message already on stderr) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         args.func(args)
     except (CLIError, DatabaseURLError) as exc:

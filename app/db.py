@@ -122,10 +122,6 @@ async def migrate() -> None:
         result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(result.message)
-    from app.search import ensure_indexes, refresh_missing
-
-    await refresh_missing()  # the search column of rows it has not seen
-    await ensure_indexes()
 
 
 async def start_pool(size: int = 10) -> None:

@@ -35,8 +35,11 @@ async def fill(n: int) -> dict[str, str]:
     from app.search import search_text
     from app.tables.customers import Customer, Device
 
+    from app.search import ensure_indexes
+
     rng = random.Random(7)
     await db.migrate()
+    await ensure_indexes()  # as `wbok migrate` / `wbok serve` do
     batch = []
     for i in range(1, n + 1):
         last = rng.choice(LAST)
