@@ -10,7 +10,7 @@ from datetime import datetime
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import nip as stdnum_nip
 
-from app import db, mail
+from app import db, mail, search
 from app.auth import MAX_FAILED_PINS, valid_pin_format
 from app.i18n import N_
 from app.security import TRIVIAL_PINS, hash_secret_async, verify_secret_async
@@ -205,6 +205,7 @@ async def decide(change_ids: list[int], approve: bool, operator_id: int, now: da
                                        ).where(ChangeRequest.id == r["id"])
             await record(cid, "operator", operator_id, "approve" if approve else "reject", name, old, r["new_value"], now)
             decisions.append(Decision(r["id"], cid, name, old, r["new_value"], approve))
+        await search.refresh(sorted({d.customer_id for d in decisions if d.approved}))
         if isp is not None:
             decisions = await _queue_notices(isp, decisions, now)
     return decisions

@@ -16,6 +16,53 @@ class CLIError(Exception):
     """A failure the user can fix; printed as one line on stderr."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the house's error line: `wbok: <Polish message>` and exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"wbok: {_polish(message)}\n")
+
+
+# argparse's own messages, in Polish (type checks below already raise Polish ones).
+_ARGPARSE_PL = (
+    ("the following arguments are required: ", "brak wymaganych argumentów: "),
+    ("unrecognized arguments: ", "nieznane argumenty: "),
+    ("expected one argument", "podaj wartość"),
+    ("invalid choice: ", "niedozwolona wartość: "),
+    ("(choose from ", "(do wyboru: "),
+    ("argument ", "argument "),
+)
+
+
+def _polish(message: str) -> str:
+    for english, polish in _ARGPARSE_PL:
+        message = message.replace(english, polish)
+    return message
+
+
+def _int_in(low: int, high: int, unit: str = ""):
+    """An argparse type: an integer from `low` to `high`, refused in Polish otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"podaj liczbę całkowitą od {low:,} do {high:,}{unit} (podano {text!r})".replace(",", " "))
+        return value
+    return parse
+
+
+def _month(text: str) -> str:
+    """An argparse type: a month as YYYY-MM."""
+    from app.register import MONTH
+
+    if not MONTH.match(text.strip()):
+        raise argparse.ArgumentTypeError(f"miesiąc w formacie RRRR-MM, np. 2026-11 (podano {text!r})")
+    return text.strip()
+
+
 @contextmanager
 def progress(total: int, label: str) -> Iterator[Callable[[], None]]:
     """A rich progress bar on a terminal; nothing at all without one."""
@@ -30,9 +77,11 @@ def progress(total: int, label: str) -> Iterator[Callable[[], None]]:
 
 
 async def _migrate() -> None:
-    from app import db
+    from app import db, search
 
     await db.migrate()
+    await search.refresh_missing()  # the search column of rows from before it existed
+    await search.ensure_indexes()  # PostgreSQL: trigram indexes for the search
 
 
 async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None:
@@ -51,13 +100,13 @@ async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     asyncio.run(_migrate())
-    print("migrations applied")
+    print("migracje zastosowane")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     lines = asyncio.run(_demo(args.customers))
     print("\n".join(lines))
-    print(f"demo: {args.customers} customers, 1 operator")
+    print(f"demo: klientów {args.customers}, operator 1")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -66,7 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.demo:
         lines = asyncio.run(_demo(args.customers, only_if_empty=True))
         if lines is None:
-            print("demo: the database has data that the demo did not create; no demo logins")
+            print("demo: baza ma dane, których demo nie utworzyło; brak loginów demo")
         else:
             print("\n".join(lines))
     else:
@@ -78,18 +127,31 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 timeout_graceful_shutdown=5)
 
 
+CUSTOMER_OPTIONS = {"street": "--street", "postal_code": "--postal-code", "city": "--city", "email": "--email",
+                    "phone": "--phone", "nip": "--nip", "mail_street": "--mail-street",
+                    "mail_postal_code": "--mail-postal-code", "mail_city": "--mail-city", "tariff": "--tariff",
+                    "ip": "--ip", "pin": "--pin", "name": "--name"}
+
+
 def cmd_customer_add(args: argparse.Namespace) -> None:
+    """The admin form's fields and checks (app/customer_edit.py), on the command line."""
     from app.customers import CustomerError, create_customer
+
+    fields = {f: getattr(args, f) or "" for f in ("street", "postal_code", "city", "email", "phone", "nip",
+                                                   "mail_street", "mail_postal_code", "mail_city")}
 
     async def run() -> tuple[int, str]:
         await _migrate()
-        return await create_customer(args.name, email=args.email or "", tariff=args.tariff,
-                                     ip=args.ip, pin=args.pin, tariff_from=args.tariff_from)
+        return await create_customer(args.name, tariff=args.tariff, ip=args.ip, pin=args.pin,
+                                     invoice_by_email=args.invoice_by_email,
+                                     tariff_from=args.tariff_from, **fields)
 
     try:
         customer_id, pin = asyncio.run(run())
     except CustomerError as exc:
-        raise CLIError(str(exc)) from exc
+        field, message = next(iter(exc.errors.items()), ("", str(exc)))
+        option = CUSTOMER_OPTIONS.get(field, "")
+        raise CLIError(f"{option}: {message}" if option else message) from exc
     print(f"customer {customer_id} PIN {pin}")
 
 
@@ -197,7 +259,7 @@ def _iso_time(text: str):
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from exc
+        raise argparse.ArgumentTypeError(f"czas w formacie ISO 8601, np. 2026-11-22T14:05 (podano {text!r})") from exc
 
 
 def _iso_date(text: str):
@@ -206,7 +268,7 @@ def _iso_date(text: str):
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+        raise argparse.ArgumentTypeError(f"data w formacie RRRR-MM-DD (podano {text!r})") from exc
 
 
 def cmd_traffic_ingest(args: argparse.Namespace) -> None:
@@ -215,7 +277,7 @@ def cmd_traffic_ingest(args: argparse.Namespace) -> None:
     try:
         text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8", errors="replace").read()
     except OSError as exc:
-        raise CLIError(f"cannot read {args.file}: {exc.strerror}") from exc
+        raise CLIError(f"nie można odczytać {args.file}: {exc.strerror}") from exc
 
     async def run():
         await _migrate()
@@ -231,9 +293,12 @@ def cmd_traffic_ingest(args: argparse.Namespace) -> None:
     for bad in result.bad:
         print(f"{args.file}:{bad.number}: {bad.reason}: {bad.text}", file=sys.stderr)
     if result.unknown:
-        print(f"unknown IPs: {', '.join(result.unknown_ips)}{' …' if result.unknown > 10 else ''}",
+        print(f"nieznane adresy IP: {', '.join(result.unknown_ips)}{' …' if result.unknown > 10 else ''}",
               file=sys.stderr)
     print(result.summary())
+    if result.bad and not result.stored and not result.unknown:
+        print(f"wbok: {args.file}: żaden wiersz nie był poprawny", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def cmd_traffic_publish(args: argparse.Namespace) -> None:
@@ -294,13 +359,13 @@ def add_import_commands(sub) -> None:
 
 def add_traffic_commands(sub) -> None:
     traffic = sub.add_parser("traffic").add_subparsers(dest="action", required=True)
-    ingest = traffic.add_parser("ingest", help="store collector samples: lines of `IP upload download`")
-    ingest.add_argument("file", help="the collector's file, or - for stdin")
+    ingest = traffic.add_parser("ingest", help="zapisz próbki z kolektora: wiersze `IP wysłane pobrane` (w bajtach)")
+    ingest.add_argument("file", help="plik kolektora albo - dla standardowego wejścia")
     ingest.add_argument("--at", type=_iso_time, default=None,
-                        help="sample time, ISO 8601 (default: now; without an offset: Warsaw time)")
+                        help="czas próbek, ISO 8601 (domyślnie: teraz; bez strefy: czas warszawski)")
     ingest.set_defaults(func=cmd_traffic_ingest)
-    publish = traffic.add_parser("publish", help="what the nightly job does: publish up to --date")
-    publish.add_argument("--date", type=_iso_date, default=None, help="last day to publish (default: yesterday)")
+    publish = traffic.add_parser("publish", help="to, co robi nocne zadanie: publikacja do dnia --date")
+    publish.add_argument("--date", type=_iso_date, default=None, help="ostatni publikowany dzień, RRRR-MM-DD (domyślnie: wczoraj)")
     publish.set_defaults(func=cmd_traffic_publish)
 
 
@@ -342,46 +407,104 @@ def add_ksef_commands(sub) -> None:
     xml.set_defaults(func=cmd_ksef_xml)
 
 
+def add_customer_options(add) -> None:
+    """`customer add`: the fields of the admin's new-customer form."""
+    add.add_argument("--name", required=True, help="imię i nazwisko albo nazwa firmy")
+    add.add_argument("--street", help="adres usługi: ulica i numer, np. \"ul. Polna 1\"")
+    add.add_argument("--postal-code", help="kod pocztowy NN-NNN, np. 26-200")
+    add.add_argument("--city", help="miejscowość")
+    add.add_argument("--email", help="adres e-mail, np. jan@example.pl")
+    add.add_argument("--phone", help="polski numer telefonu, 9 cyfr, np. 600100200 lub +48 600 100 200")
+    add.add_argument("--nip", help="NIP, 10 cyfr z poprawną cyfrą kontrolną")
+    add.add_argument("--mail-street", help="adres korespondencyjny: ulica i numer (jeśli inny)")
+    add.add_argument("--mail-postal-code", help="adres korespondencyjny: kod pocztowy NN-NNN")
+    add.add_argument("--mail-city", help="adres korespondencyjny: miejscowość")
+    add.add_argument("--invoice-by-email", action="store_true", help="faktury e-mailem (wymaga --email)")
+    add.add_argument("--tariff", help="nazwa taryfy, od dziś (albo od --from)")
+    add.add_argument("--from", dest="tariff_from", type=_iso_date,
+                     help="RRRR-MM-DD: początek umowy na --tariff (domyślnie dziś)")
+    add.add_argument("--ip", help="adres IPv4 lub IPv6 routera klienta")
+    add.add_argument("--pin", help="4–8 cyfr (domyślnie: losowy 6-cyfrowy PIN)")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """The accountant's CSV, streamed to stdout line by line (as /admin/exports/…)."""
+    from app import billing, register
+
+    async def run() -> None:
+        await _migrate()
+        async for line in register.export(args.kind, args.month, billing.warsaw_today()):
+            sys.stdout.write(line)
+
+    try:
+        sys.stdout.reconfigure(newline="")  # the CSV's own CRLF line ends, untranslated
+        asyncio.run(run())
+    except register.RegisterError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def cmd_reminders_run(args: argparse.Namespace) -> None:
+    """What the nightly job does: this month's reminders (once per customer), e-mails sent."""
+    from app import billing, delivery
+    from app.settings import get_settings
+
+    async def run() -> tuple[int, int]:
+        await _migrate()
+        return await delivery.send_reminders(get_settings(), billing.warsaw_today())
+
+    emails, paper = asyncio.run(run())
+    print(f"przypomnienia: e-mail {emails}, papierowe {paper} (do wydruku w /admin/debtors)")
+
+
+def add_desk_commands(sub) -> None:
+    export = sub.add_parser("export", help="CSV dla księgowości na standardowe wyjście (UTF-8 z BOM, średnik, przecinek dziesiętny)")
+    export.add_argument("kind", choices=("sales", "payments", "debtors"),
+                        help="sales: rejestr sprzedaży; payments: wpłaty miesiąca; debtors: dłużnicy na koniec miesiąca")
+    export.add_argument("--month", type=_month, required=True, help="RRRR-MM, np. 2026-11")
+    export.add_argument("--format", choices=("csv",), default="csv", help="csv (jedyny format)")
+    export.set_defaults(func=cmd_export)
+    reminders = sub.add_parser("reminders").add_subparsers(dest="action", required=True)
+    r_run = reminders.add_parser("run", help="to, co robi nocne zadanie: przypomnienia o płatności w tym miesiącu")
+    r_run.set_defaults(func=cmd_reminders_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wbok", description="WBOK: panel klienta ISP")
+    parser = Parser(prog="wbok", description="WBOK: panel klienta ISP", add_help=False)
+    parser.add_argument("-h", "--help", action="help", help="pokaż tę pomoc i zakończ")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="migrate, then serve with the scheduler running")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="fill an empty database with demo data")
-    serve.add_argument("--customers", type=int, default=40, help=argparse.SUPPRESS)
+    serve = sub.add_parser("serve", help="migracje, potem serwer z harmonogramem zadań")
+    serve.add_argument("--host", default="127.0.0.1", help="adres nasłuchu (domyślnie: 127.0.0.1)")
+    serve.add_argument("--port", type=_int_in(1, 65535), default=8000, help="port TCP, 1–65535 (domyślnie: 8000)")
+    serve.add_argument("--demo", action="store_true", help="wypełnij pustą bazę danymi demo")
+    serve.add_argument("--customers", type=_int_in(1, 100_000), default=40, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("migrate", help="zastosuj migracje bazy danych").set_defaults(func=cmd_migrate)
 
-    demo = sub.add_parser("demo", help="fill an empty database with realistic demo data")
-    demo.add_argument("--customers", type=int, default=40)
+    demo = sub.add_parser("demo", help="wypełnij pustą bazę realistycznymi danymi demo")
+    demo.add_argument("--customers", type=_int_in(1, 100_000), default=40,
+                      help="liczba klientów demo, 1–100 000 (domyślnie: 40)")
     demo.set_defaults(func=cmd_demo)
 
     customer = sub.add_parser("customer").add_subparsers(dest="action", required=True)
-    add = customer.add_parser("add", help="create a customer; prints its ID and PIN")
-    add.add_argument("--name", required=True)
-    add.add_argument("--email")
-    add.add_argument("--tariff")
-    add.add_argument("--from", dest="tariff_from", type=_iso_date, help="YYYY-MM-DD; today by default")
-    add.add_argument("--ip")
-    add.add_argument("--pin")
+    add = customer.add_parser("add", help="dodaj klienta; wypisuje jego ID i PIN")
+    add_customer_options(add)
     add.set_defaults(func=cmd_customer_add)
 
     operator = sub.add_parser("operator").add_subparsers(dest="action", required=True)
-    op_add = operator.add_parser("add", help="create an operator account")
-    op_add.add_argument("username")
-    op_add.add_argument("--password", required=True)
+    op_add = operator.add_parser("add", help="dodaj konto operatora")
+    op_add.add_argument("username", help="login do /admin/login")
+    op_add.add_argument("--password", required=True, help="hasło operatora")
     op_add.set_defaults(func=cmd_operator_add)
 
     tariff = sub.add_parser("tariff").add_subparsers(dest="action", required=True)
-    t_add = tariff.add_parser("add", help="create a tariff (monthly gross price in zł)")
-    t_add.add_argument("name")
-    t_add.add_argument("--price", required=True)
-    t_add.add_argument("--down", type=int, required=True)
-    t_add.add_argument("--up", type=int, required=True)
-    t_add.add_argument("--vat", type=int, default=23)
+    t_add = tariff.add_parser("add", help="dodaj taryfę (miesięczna cena brutto w zł)")
+    t_add.add_argument("name", help="nazwa taryfy, jak na fakturach")
+    t_add.add_argument("--price", required=True, help="miesięczna cena brutto w zł, np. 79,99")
+    t_add.add_argument("--down", type=_int_in(1, 100_000, " Mbit/s"), required=True, help="prędkość pobierania w Mbit/s")
+    t_add.add_argument("--up", type=_int_in(1, 100_000, " Mbit/s"), required=True, help="prędkość wysyłania w Mbit/s")
+    t_add.add_argument("--vat", type=_int_in(0, 100, " %"), default=23, help="stawka VAT w procentach (domyślnie: 23)")
     t_add.set_defaults(func=cmd_tariff_add)
 
     assignment = sub.add_parser("assignment").add_subparsers(dest="action", required=True)
@@ -399,12 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
     a_end.set_defaults(func=cmd_assignment_end)
 
     billing_cmd = sub.add_parser("billing").add_subparsers(dest="action", required=True)
-    b_run = billing_cmd.add_parser("run", help="what the monthly job does: bill a month")
-    b_run.add_argument("--month", help="YYYY-MM; this month by default")
+    b_run = billing_cmd.add_parser("run", help="to, co robi miesięczne zadanie: rozliczenie miesiąca")
+    b_run.add_argument("--month", type=_month, help="rozliczany miesiąc, RRRR-MM (domyślnie: bieżący)")
     b_run.set_defaults(func=cmd_billing_run)
     add_traffic_commands(sub)
     add_import_commands(sub)
     add_ksef_commands(sub)
+    add_desk_commands(sub)
     return parser
 
 
@@ -412,7 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     # Piccolo warns (with a source line) before our one-line error about an unreachable
     # database; the error line says it all.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a refused argument (2, message already on stderr) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         args.func(args)
     except (CLIError, DatabaseURLError) as exc:

@@ -14,7 +14,12 @@ from app.tables.tariffs import Assignment, Tariff
 
 
 class CustomerError(ValueError):
-    """Input that cannot make a customer; the message is for the operator."""
+    """Input that cannot make a customer; the message (a msgid) is for the operator,
+    `errors` maps form fields to their messages."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
 
 
 @dataclass(frozen=True)
@@ -79,25 +84,34 @@ async def create_customer(
     name: str, *, email: str = "", phone: str = "", street: str = "", postal_code: str = "",
     city: str = "", nip: str = "", tariff: str | None = None, ip: str | None = None,
     pin: str | None = None, today: date | None = None, tariff_from: date | None = None,
+    **more: str | bool,
 ) -> tuple[int, str]:
     """Create a customer (with a device at `ip` and `tariff` from `tariff_from`, else
-    `today`, if given).
+    `today`, if given). Every field is checked as in the admin form (app/customer_edit.py:
+    the rules of the customer's own change requests); `more` takes the other fields of that form.
     Returns the new customer ID and the plain PIN, which is shown once and stored hashed."""
     from app.auth import valid_pin_format
+    from app.customer_edit import FIELDS, check
+    from app.search import search_text
 
-    name = name.strip()
-    if not name:
-        raise CustomerError("Podaj imię i nazwisko lub nazwę firmy.")
+    raw = {"name": name, "email": email, "phone": phone, "street": street, "postal_code": postal_code,
+           "city": city, "nip": nip, **more}
+    unknown = set(raw) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"unknown customer fields: {sorted(unknown)}")
+    checked = check(raw)
+    if checked.errors:
+        raise CustomerError(next(iter(checked.errors.values())), errors=checked.errors)
     if pin is not None and not valid_pin_format(pin):
-        raise CustomerError("PIN musi mieć od 4 do 8 cyfr.")
+        raise CustomerError("PIN musi mieć od 4 do 8 cyfr.", errors={"pin": "PIN musi mieć od 4 do 8 cyfr."})
+    values = {k: (v == "1" if k in ("invoice_by_email", "marketing_consent") else v)
+              for k, v in checked.values.items()}
     pin = pin or generate_pin()
     pin_hash = await hash_secret_async(pin)
     async with db.transaction():
         tariff_id = await _tariff_id(tariff) if tariff else None
-        rows = await Customer.insert(Customer(
-            name=name, email=email.strip(), phone=phone.strip(), street=street.strip(),
-            postal_code=postal_code.strip(), city=city.strip(), nip=nip.strip(), pin_hash=pin_hash,
-        )).returning(Customer.id)
+        rows = await Customer.insert(Customer(**values, search_text=search_text(values), pin_hash=pin_hash)
+                                     ).returning(Customer.id)
         customer_id = rows[0]["id"]
         if tariff_id:
             await Assignment.insert(Assignment(customer=customer_id, tariff=tariff_id,
@@ -110,7 +124,8 @@ async def create_customer(
 async def _tariff_id(name: str) -> int:
     row = await Tariff.select(Tariff.id).where(Tariff.name == name).first()
     if row is None:
-        raise CustomerError(f"Nie ma taryfy o nazwie {name!r}.")
+        message = f"Nie ma taryfy o nazwie {name!r}."
+        raise CustomerError(message, errors={"tariff": message})
     return row["id"]
 
 
@@ -120,9 +135,11 @@ async def _add_device(customer_id: int, ip: str) -> None:
     try:
         ip = str(ipaddress.ip_address(ip.strip()))
     except ValueError as exc:
-        raise CustomerError(f"Nieprawidłowy adres IP: {ip!r}.") from exc
+        message = f"Nieprawidłowy adres IP: {ip!r}."
+        raise CustomerError(message, errors={"ip": message}) from exc
     if await Device.exists().where(Device.ip == ip):
-        raise CustomerError(f"Adres IP {ip} jest już przypisany do innego urządzenia.")
+        message = f"Adres IP {ip} jest już przypisany do innego urządzenia."
+        raise CustomerError(message, errors={"ip": message})
     await Device.insert(Device(customer=customer_id, name="Router", ip=ip))
 
 
@@ -140,36 +157,11 @@ async def reset_pin(customer_id: int, operator_id: int | None) -> str | None:
     return pin
 
 
-@dataclass(frozen=True)
-class CustomerPage:
-    rows: list[dict]
-    page: int
-    pages: int
-    total: int
-    q: str
+async def search(q: str, page: int = 1, per_page: int = 25):
+    """Customers matching `q` by any key (app/search.py)."""
+    from app import search as finder
 
-
-async def search(q: str, page: int = 1, per_page: int = 25) -> CustomerPage:
-    """Customers matching an ID, part of a name or of an e-mail; newest first."""
-    from app.auth import parse_customer_id
-
-    q = (q or "").strip()[:100]
-    query = Customer.select(Customer.id, Customer.name, Customer.email, Customer.city,
-                            Customer.blocked)
-    count = Customer.count()
-    if q:
-        # SQLite's LIKE is already case-insensitive (for ASCII); Piccolo warns on ilike there.
-        like = "like" if db.is_sqlite() else "ilike"
-        pattern = f"%{q}%"
-        cond = getattr(Customer.name, like)(pattern) | getattr(Customer.email, like)(pattern)
-        if (cid := parse_customer_id(q)) is not None:
-            cond = cond | (Customer.id == cid)
-        query, count = query.where(cond), count.where(cond)
-    total = await count
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = await query.order_by(Customer.id, ascending=False).limit(per_page).offset((page - 1) * per_page)
-    return CustomerPage(rows, page, pages, total, q)
+    return await finder.search(q, page, per_page)
 
 
 async def header(customer_id: int) -> dict | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from app import db
+from app.search import search_text
 from app.security import generate_pin, hash_secret_async
 from app.tables.auth import Operator
 from app.tables.customers import Customer, Device
@@ -89,7 +90,8 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
         pin = generate_pin()
         person = _person(rng, i)
         async with db.transaction():
-            cid = (await Customer.insert(Customer(**person, pin_hash=await hash_secret_async(pin)))
+            cid = (await Customer.insert(Customer(**person, search_text=search_text(person),
+                                                  pin_hash=await hash_secret_async(pin)))
                    .returning(Customer.id))[0]["id"]
             start = today.replace(day=1) - timedelta(days=rng.randint(400, 1500))
             await Assignment.insert(Assignment(customer=cid, tariff=rng.choice(tariff_ids),

@@ -89,11 +89,14 @@ async def ksef_job(settings: Settings) -> None:
 
 
 def add_billing_jobs(scheduler: AsyncIOScheduler, settings: Settings) -> None:
-    """The billing jobs; the nightly one also runs now, to catch up after downtime."""
+    """The billing jobs; the nightly one and the reminders also run now, to catch up after
+    downtime (both are idempotent: an assignment is billed once a month, a customer reminded
+    once a month)."""
     scheduler.add_job(monthly_job, "cron", hour=3, minute=0, args=[settings],
                       id="billing", next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(retry_job, "interval", minutes=15, args=[settings], id="billing_retry")
     scheduler.add_job(reminders_job, "cron", hour=4, minute=30, args=[settings], id="reminders")
+    scheduler.add_job(reminders_job, "date", args=[settings], id="reminders_catch_up")
 
 
 def start_scheduler(settings: Settings) -> AsyncIOScheduler:

@@ -304,6 +304,7 @@ class _Importer:
     def __init__(self, src: LmsSource, isp: ISP, secret_key: str, report: ImportReport,
                  since: date | None, progress, hasher: Callable[[list[str]], list[str]]) -> None:
         self.src, self.isp, self.report, self.progress = src, isp, report, progress
+        self.touched: list[int] = []  # customers new or changed in this run (search_text)
         self.key = secret_key.encode()
         self.since_ts = int(datetime.combine(since, datetime.min.time(), WARSAW).timestamp()) if since else 0
         self.hasher = hasher
@@ -407,6 +408,7 @@ class _Importer:
                 self.count("customer", state)
                 if state == "same":
                     continue
+                self.touched.append(cid)
                 pin = str(r["pin"] or "").strip()
                 if pin.startswith("$argon2"):
                     pin_hash, pin = pin, None
@@ -1018,6 +1020,9 @@ async def import_lms(url: str, isp: ISP, secret_key: str, *, dry_run: bool = Fal
                     await asyncio.wait([hashing])
             await importer.store_pins(hashing)
             await importer.save_links()
+            from app import search
+
+            await search.refresh(importer.touched)  # new and changed customers are found by name
             await importer.check_balances()
             if dry_run:
                 raise _DryRun

@@ -277,7 +277,7 @@ def test_scheduler_bills_nightly_at_three_warsaw_and_at_start_up():
     scheduler = AsyncIOScheduler(timezone="Europe/Warsaw")
     add_billing_jobs(scheduler, Settings())
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"billing", "billing_retry", "reminders"}
+    assert set(jobs) == {"billing", "billing_retry", "reminders", "reminders_catch_up"}
     fields = {f.name: str(f) for f in jobs["billing"].trigger.fields}
     assert (fields["day"], fields["hour"], fields["minute"]) == ("*", "3", "0")
     assert str(jobs["billing"].trigger.timezone) == "Europe/Warsaw"

@@ -237,3 +237,11 @@ async def test_months_lms_invoiced_are_never_billed_again(lms, isp):
     assert november.invoices == 0 and await Invoice.count() == before
     december = await billing.run_billing(date(2026, 12, 1), date(2026, 12, 1), isp)
     assert december.invoices == 3
+
+
+async def test_imported_customers_are_found_by_the_operators_search(lms, isp):
+    from app import search
+
+    await run(lms, isp)
+    assert [c["id"] for c in (await search.search("wisniewski")).rows] == [5]
+    assert [c["id"] for c in (await search.search("KOWALSKI")).rows] == [1]

@@ -31,6 +31,10 @@ class Customer(Table):
     nip = Varchar(length=13, default="")
     invoice_by_email = Boolean(default=False)
     marketing_consent = Boolean(default=False)
+    notes = Text(default="")  # the office's own notes; never shown to the customer
+    # Name and addresses folded by app.search.fold (lower case, no Polish diacritics),
+    # rewritten with every change of those fields, so that "lecki" finds "Łęcki".
+    search_text = Text(default="")
     pin_hash = Text()
     failed_logins = Integer(default=0)
     blocked = Boolean(default=False)

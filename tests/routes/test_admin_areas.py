@@ -25,6 +25,8 @@ AREAS = [
     ("/admin/helpdesk", "helpdesk-overview", "/admin/helpdesk"),
     ("/admin/traffic", "traffic-publication", "/admin/traffic"),
     ("/admin/ksef", "ksef-documents", "/admin/ksef"),
+    ("/admin/invoices", "invoices-register", "/admin/invoices"),
+    ("/admin/debtors", "debtors-overview", "/admin/debtors"),
 ]
 
 

@@ -65,10 +65,18 @@ async def test_pin_reset_is_shown_once_and_stored_hashed(admin_client, client):
 async def test_create_customer_generates_id_and_pin(admin_client, client):
     response = await post_form(admin_client, "/admin/customers",
                                {"name": "Zofia Łęcka", "email": "zofia@example.pl", "city": "Końskie"})
-    assert response.status_code == 201
-    page = soup(response)
-    pin = texts(page.select_one("#new-pin strong"))
+    # Post-redirect-get: the new customer's page shows the PIN once; F5 there shows it no
+    # more and creates nobody.
     row = await Customer.select().where(Customer.name == "Zofia Łęcka").first()
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/admin/customers/{row['id']}?m=created"
+    assert str(row["id"]) not in response.headers["location"].split("?")[1]
+    shown = await admin_client.get(response.headers["location"])
+    pin = texts(soup(shown).select_one("#new-pin strong"))
+    assert pin.isdigit() and "Klient dodany." in texts(soup(shown).select_one(".notice"))
+    again = await admin_client.get(response.headers["location"])
+    assert soup(again).select_one("#new-pin") is None and pin not in again.text
+    assert await Customer.count().where(Customer.name == "Zofia Łęcka") == 1
     assert row and row["email"] == "zofia@example.pl"
     login = await post_form(client, "/login", {"customer_id": str(row["id"]), "pin": pin})
     assert login.status_code == 303

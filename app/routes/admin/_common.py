@@ -15,10 +15,10 @@ OPERATOR_DEPENDENCIES = {"operator": Provide(provide_operator_session)}
 ADMIN_MENU: list[tuple[str, str]] = [("/admin/customers", N_("Klienci"))]
 ADMIN_MENU += [("/admin/payments", N_("Wpłaty")), ("/admin/tariffs", N_("Taryfy"))]
 ADMIN_MENU += [("/admin/billing", N_("Rozliczenia")), ("/admin/payments/import", N_("Wyciągi"))]
+ADMIN_MENU += [("/admin/invoices", N_("Faktury")), ("/admin/ksef", N_("KSeF")), ("/admin/debtors", N_("Dłużnicy"))]
 ADMIN_MENU += [("/admin/changes", N_("Zmiany danych")), ("/admin/messages", N_("Wiadomości"))]
 ADMIN_MENU.append(("/admin/helpdesk", N_("Helpdesk")))
 ADMIN_MENU.append(("/admin/traffic", N_("Statystyki")))
-ADMIN_MENU.append(("/admin/ksef", N_("KSeF")))
 
 
 async def admin_context(operator: ActiveSession) -> dict:
