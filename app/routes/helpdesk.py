@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 
-from app import tickets
+from app import sessions, tickets
 from app.i18n import _
 from app.routes._helpdesk import LABELS, after_commit, form_token, render_fragment
 from app.routes import live
@@ -73,7 +73,8 @@ class HelpdeskController(Controller):
             rows = await tickets.customer_tickets(session.subject_id)
             return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows}))]
 
-        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
+        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0,
+                                           alive=lambda: sessions.alive(session.id)),
                                headers=NO_STORE)
 
     @get("/{ticket_id:int}")
@@ -114,6 +115,7 @@ class HelpdeskController(Controller):
                     for m in messages]
 
         last_id = last_event_id(request, after)
-        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
+        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id,
+                                           alive=lambda: sessions.alive(session.id)),
                                headers=NO_STORE)
 
