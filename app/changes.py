@@ -11,7 +11,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import nip as stdnum_nip
 
 from app import db, mail
-from app.auth import MAX_FAILED_PINS, valid_pin_format
+from app.auth import MAX_FAILED_PINS, block_if_exhausted, claim_pin_check, valid_pin_format
 from app.i18n import N_
 from app.security import TRIVIAL_PINS, hash_secret_async, verify_secret_async
 from app.settings import ISP, Settings
@@ -299,29 +299,30 @@ async def change_pin(customer_id: int, current: str, new: str, repeat: str, now:
         result.errors["new_pin"] = N_("Nowy PIN musi się różnić od obecnego.")
     if new != repeat and "new_pin" not in result.errors:
         result.errors["new_pin2"] = N_("Powtórzony PIN różni się od nowego.")
-    row = await Customer.select(Customer.pin_hash).where(Customer.id == customer_id).first()
-    if not await verify_secret_async(row["pin_hash"] if row else None, current[:8]):
-        result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
-        result.blocked = await _wrong_pin(customer_id, now)
-    if result.errors:
+    # The check of the current PIN wins its place first, as at login: a stolen session
+    # gets three guesses, however many requests it sends at once.
+    claim = await claim_pin_check(customer_id)
+    if claim is None:
+        result.blocked = await Customer.exists().where(
+            (Customer.id == customer_id) & (Customer.blocked == True))  # noqa: E712
+        result.errors["current_pin"] = N_("Zbyt wiele prób naraz. Spróbuj ponownie za chwilę.")
         return result
-    pin_hash = await hash_secret_async(new)
+    if not await verify_secret_async(claim["pin_hash"], current[:8]):
+        result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
+        if claim["failed_logins"] >= MAX_FAILED_PINS and await block_if_exhausted(customer_id, now):
+            result.blocked = True
+            await record(customer_id, "customer", customer_id, "blocked", "pin", at=now)
+        return result
+    pin_hash = await hash_secret_async(new) if not result.errors else None
     async with db.transaction():
-        await Customer.update({Customer.pin_hash: pin_hash, Customer.failed_logins: 0}).where(
-            Customer.id == customer_id)
-        await record(customer_id, "customer", customer_id, "pin_change", "pin", at=now)
+        # The right PIN resets the counter, in the transaction that sees the account unblocked.
+        values = {Customer.failed_logins: 0, **({Customer.pin_hash: pin_hash} if pin_hash else {})}
+        fresh = await Customer.update(values).where(
+            (Customer.id == customer_id) & (Customer.blocked == False)  # noqa: E712
+        ).returning(Customer.id)
+        if not fresh:
+            result.blocked = True
+            result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
+        elif pin_hash:
+            await record(customer_id, "customer", customer_id, "pin_change", "pin", at=now)
     return result
-
-
-async def _wrong_pin(customer_id: int, now: datetime) -> bool:
-    """A wrong current PIN counts like a wrong PIN at login: guessing it from a taken-over
-    session must not be free. The third in a row blocks the account; True when it did."""
-    async with db.transaction():
-        await Customer.update({Customer.failed_logins: Customer.failed_logins + 1}).where(
-            Customer.id == customer_id)
-        row = await Customer.select(Customer.failed_logins).where(Customer.id == customer_id).first()
-        if row["failed_logins"] < MAX_FAILED_PINS:
-            return False
-        await Customer.update({Customer.blocked: True, Customer.blocked_at: now}).where(Customer.id == customer_id)
-        await record(customer_id, "customer", customer_id, "blocked", "pin", at=now)
-    return True
