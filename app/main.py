@@ -31,7 +31,7 @@ from app.routes.info import InfoController
 from app.routes.messages import MessagesController
 from app.routes.stats import StatsController
 from app.settings import Settings, get_settings
-from app.routes.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
+from app.routes.web import STATIC, CSRFCookieRefresh, LocaleMiddleware, build_environment, security_headers
 
 log = logging.getLogger("wbok")
 
@@ -95,8 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                cookie_httponly=False, cookie_samesite="lax",
                                # Collectors authenticate with a bearer token, not a cookie.
                                exclude=[f"^{COLLECTOR_PATH}$"]),
-        middleware=[DefineMiddleware(LocaleMiddleware)],
-        before_send=[add_security_headers],
+        middleware=[DefineMiddleware(CSRFCookieRefresh, secret=settings.secret_key),
+                    DefineMiddleware(LocaleMiddleware)],
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         exception_handlers={LoginRequired: _login_required, HTTPException: _error_page,
                             Exception: _error_page},
         lifespan=[lifespan],
