@@ -8,6 +8,7 @@ from datetime import date, datetime
 from app import db
 from app.auth import last_login
 from app.changes import record
+from app.i18n import N_
 from app.security import generate_pin, hash_secret_async
 from app.tables.customers import Customer, Device
 from app.tables.tariffs import Assignment, Tariff
@@ -84,6 +85,7 @@ async def create_customer(
     name = name.strip()
     if not name:
         raise CustomerError("Podaj imię i nazwisko lub nazwę firmy.")
+    email, phone, postal_code, nip = _checked_contact(name, street, city, email, phone, postal_code, nip)
     if pin is not None and not valid_pin_format(pin):
         raise CustomerError("PIN musi mieć od 4 do 8 cyfr.")
     pin = pin or generate_pin()
@@ -91,8 +93,8 @@ async def create_customer(
     async with db.transaction():
         tariff_id = await _tariff_id(tariff) if tariff else None
         rows = await Customer.insert(Customer(
-            name=name, email=email.strip(), phone=phone.strip(), street=street.strip(),
-            postal_code=postal_code.strip(), city=city.strip(), nip=nip.strip(), pin_hash=pin_hash,
+            name=name, email=email, phone=phone, street=street.strip(),
+            postal_code=postal_code, city=city.strip(), nip=nip, pin_hash=pin_hash,
         )).returning(Customer.id)
         customer_id = rows[0]["id"]
         if tariff_id:
@@ -101,6 +103,37 @@ async def create_customer(
         if ip:
             await _add_device(customer_id, ip)
     return customer_id, pin
+
+
+def _checked_contact(name: str, street: str, city: str, email: str, phone: str, postal_code: str,
+                     nip: str) -> tuple[str, str, str, str]:
+    """The creation form's text checked as the customer's own changes are (app/validation.py):
+    no control characters, each within its column, formats normalised. Raises CustomerError."""
+    from app import validation
+
+    fields = {"name": name, "street": street, "city": city, "email": email, "phone": phone,
+              "postal_code": postal_code, "nip": nip}
+    for key, text in fields.items():
+        if validation.has_control(text or ""):
+            raise CustomerError(N_("Dane klienta zawierają znaki sterujące (np. NUL). Usuń je i spróbuj ponownie."))
+        if len((text or "").strip()) > validation.column_length(getattr(Customer, key)):
+            raise CustomerError(TOO_LONG[key] if key in TOO_LONG else validation.TOO_LONG)
+    out = []
+    for key, normalise, message in (("email", validation.normalise_email, validation.EMAIL),
+                                    ("phone", validation.normalise_phone, validation.PHONE),
+                                    ("postal_code", validation.normalise_postal_code, validation.POSTAL_CODE),
+                                    ("nip", validation.normalise_nip, validation.NIP)):
+        text = (fields[key] or "").strip()
+        clean = normalise(text) if text else ""
+        if clean is None:
+            raise CustomerError(message)
+        out.append(clean)
+    return tuple(out)
+
+
+TOO_LONG = {"name": N_("Imię i nazwisko lub nazwa może mieć najwyżej 200 znaków."),
+            "street": N_("Ulica i numer mogą mieć najwyżej 200 znaków."),
+            "city": N_("Miejscowość może mieć najwyżej 100 znaków.")}
 
 
 async def _tariff_id(name: str) -> int:

@@ -51,7 +51,7 @@ class AdminCustomersController(Controller):
 
     @post("/")
     async def create_customer(self, request: Request, operator: NamedDependency[ActiveSession]) -> Response:
-        form = {k: str(v)[:200] for k, v in (await request.form()).items() if k in NEW_FIELDS}
+        form = {k: str(v)[:1000] for k, v in (await request.form()).items() if k in NEW_FIELDS}
         try:
             customer_id, pin = await customers.create_customer(
                 form.get("name", ""), **{k: v for k, v in form.items() if k != "name" and v})
