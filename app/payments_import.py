@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+import anyio
+
 from app import db
 from app.money import MAX_GROSZE, from_decimal
 from app.settings import ISP
@@ -41,7 +43,8 @@ from app.tables.customers import Customer
 from app.tables.finances import Payment
 from app.transfer import nrb_check_digits
 
-CHUNK = 400
+# Rows per INSERT: small enough that compiling one query never stalls the event loop.
+CHUNK = 100
 TITLE_ID = re.compile(r"\bID(?:\s*klienta)?\s*[:.#]?\s*(\d{1,9})\b", re.IGNORECASE)
 NUMBERS = re.compile(r"(?:PL)?((?:\d[ ]?){25}\d)")
 
@@ -285,13 +288,17 @@ def dedupe_keys(payments: list[BankPayment]) -> list[str]:
 
 # --- import ----------------------------------------------------------------------------
 
+def _prepare(data: bytes, isp: ISP) -> tuple[str, list[BankPayment], list[str], set[int]]:
+    fmt, payments = parse_statement(data)
+    return fmt, payments, dedupe_keys(payments), {match(isp, p) for p in payments} - {None}
+
+
 async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
                            operator_id: int | None = None) -> ImportSummary:
     """Parse, match and book a statement in ONE transaction: a bad file raises
     StatementError before anything is written; lines seen before are duplicates."""
-    fmt, payments = parse_statement(data)
-    keys = dedupe_keys(payments)
-    wanted = {match(isp, p) for p in payments} - {None}
+    # Parsing a 10 MB file is CPU work: in a thread, so the event loop keeps answering.
+    fmt, payments, keys, wanted = await anyio.to_thread.run_sync(_prepare, data, isp)
     async with db.transaction():
         known = {r["id"] for r in await _in(lambda: Customer.select(Customer.id), Customer.id,
                                            list(wanted))}
@@ -301,17 +308,8 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
             filename=filename[:200], format=fmt, lines=len(payments), operator=operator_id,
         )).returning(StatementImport.id)
         sid = head[0]["id"]
-        rows, fresh = [], set()
-        for p, key in zip(payments, keys):
-            if key in existing or key in fresh:
-                continue
-            fresh.add(key)
-            cid = match(isp, p)
-            cid = cid if cid in known else None
-            rows.append(BankLine(key=key, statement=sid, date=p.date, amount=p.amount,
-                                 title=p.title[:300], sender_account=p.sender_account[:40],
-                                 account=p.account[:40], sender_name=p.sender_name[:200],
-                                 customer=cid, status="matched" if cid else "unmatched"))
+        # Building tens of thousands of rows is CPU work too: in a thread as well.
+        rows = await anyio.to_thread.run_sync(_bank_lines, isp, payments, keys, existing, known, sid)
         inserted: set[str] = set()
         for i in range(0, len(rows), CHUNK):
             done = await BankLine.insert(*rows[i:i + CHUNK]).on_conflict(
@@ -330,6 +328,22 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
             StatementImport.duplicates: summary.duplicates, StatementImport.total: summary.total,
         }).where(StatementImport.id == sid)
     return summary
+
+
+def _bank_lines(isp: ISP, payments: list[BankPayment], keys: list[str], existing: set[str],
+                known: set[int], sid: int) -> list[BankLine]:
+    rows, fresh = [], set()
+    for p, key in zip(payments, keys):
+        if key in existing or key in fresh:
+            continue
+        fresh.add(key)
+        cid = match(isp, p)
+        cid = cid if cid in known else None
+        rows.append(BankLine(key=key, statement=sid, date=p.date, amount=p.amount,
+                             title=p.title[:300], sender_account=p.sender_account[:40],
+                             account=p.account[:40], sender_name=p.sender_name[:200],
+                             customer=cid, status="matched" if cid else "unmatched"))
+    return rows
 
 
 def _payment(line: BankLine, source: str, operator_id: int | None) -> Payment:

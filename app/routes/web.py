@@ -122,6 +122,32 @@ class CSRFCookieRefresh:
         await self.app(scope, receive, send)
 
 
+class IDRangeMiddleware:
+    """A numeric path parameter beyond the 32-bit columns' range names no row: 404 before
+    any query (the database would refuse the number, and that must not be a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from litestar.exceptions import NotFoundException
+
+        from app.validation import MAX_ROW_ID
+
+        for value in (scope.get("path_params") or {}).values():
+            if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:
+                raise NotFoundException()
+        await self.app(scope, receive, send)
+
+
+def log_safe(text: str) -> str:
+    """A request path for the log: percent-quoted, so a line break or an escape sequence in
+    it cannot forge a log line or repaint a terminal."""
+    from urllib.parse import quote
+
+    return quote(text, safe="/:@!$&'()*+,;=-._~")
+
+
 class LocaleMiddleware:
     """Sets the request's locale from the `lang` cookie (Polish when absent)."""
 
