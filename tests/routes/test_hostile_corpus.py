@@ -180,7 +180,9 @@ async def test_every_form_survives_the_hostile_corpus(world, route, values, ids,
 @settings(max_examples=60 // SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 @given(path=st.sampled_from(GETS), ids=IDS, text=HOSTILE, last=HOSTILE)
 async def test_every_id_in_a_path_survives_the_hostile_corpus(world, path, ids, text, last):
-    url = path.replace("{id}", str(ids[0])).replace("{text}", quote_plus(text.encode("utf-8", "surrogatepass")))
+    # A URL is at most a few KB (httpx, like browsers and proxies, refuses longer ones).
+    query = quote_plus(text.encode("utf-8", "surrogatepass"))[:4000]
+    url = path.replace("{id}", str(ids[0])).replace("{text}", query)
     client = world.admin if path.startswith("/admin") else world.client
     await _check(world, client, "GET", url)
 
