@@ -7,11 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.pl import nip as stdnum_nip
-
-from app import db, mail, search
-from app.auth import MAX_FAILED_PINS, valid_pin_format
+from app import db, mail, search, validation
+from app.auth import MAX_FAILED_PINS, block_if_exhausted, claim_pin_check, valid_pin_format
 from app.i18n import N_
 from app.security import TRIVIAL_PINS, hash_secret_async, verify_secret_async
 from app.settings import ISP, Settings
@@ -36,9 +33,12 @@ MAIL_ADDRESS = ("mail_street", "mail_postal_code", "mail_city")
 TRUE_WORDS = frozenset({"on", "1", "true", "tak", "yes"})
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 
+# Kept for callers that import them; the checks themselves live in app/validation.py
+# (email-validator, phonenumbers, python-stdnum).
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-POSTAL = re.compile(r"^(\d{2})-?(\d{3})$")
-LENGTHS = {"email": 254, "mail_street": 200, "mail_city": 100}
+POSTAL = validation.POSTAL
+# Each text field's limit is its column's length, so the database never refuses a value.
+LENGTHS = {f: validation.column_length(getattr(Customer, f)) for f in FIELDS if f not in BOOLEANS}
 
 
 def editable_fields(settings: Settings) -> tuple[str, ...]:
@@ -56,36 +56,32 @@ def as_text(field_name: str, value) -> str:
 
 def normalise_phone(text: str) -> str | None:
     """A Polish number as `+48 600 100 200`; spaces, dashes, dots, brackets and a
-    +48 / 0048 prefix are allowed. None when it is not nine digits."""
-    digits = re.sub(r"[\s\-.()/]", "", text)
-    for prefix in ("+48", "0048"):
-        if digits.startswith(prefix) and len(digits) == 9 + len(prefix):
-            digits = digits[len(prefix):]
-    if not (digits.isascii() and digits.isdigit() and len(digits) == 9):
-        return None
-    return f"+48 {digits[:3]} {digits[3:6]} {digits[6:]}"
+    +48 / 0048 prefix are allowed. None when it is no valid number (phonenumbers)."""
+    return validation.normalise_phone(text)
+
+
+NORMALISERS = {"email": (validation.normalise_email, validation.EMAIL),
+               "phone": (validation.normalise_phone, validation.PHONE),
+               "nip": (validation.normalise_nip, validation.NIP),
+               "mail_postal_code": (validation.normalise_postal_code, validation.POSTAL_CODE)}
 
 
 def _clean_one(name: str, text: str) -> tuple[str, str | None]:
-    """(clean value, error msgid or None) for one text field; empty is always allowed."""
+    """(clean value, error msgid or None) for one text field; empty is always allowed.
+    Control characters are refused before anything else (they never reach the database)."""
+    if validation.has_control(text):
+        return text, validation.CONTROL
     text = " ".join(text.split())
     if not text:
         return "", None
     if len(text) > LENGTHS.get(name, 200):
-        return text, N_("Za długi tekst.")
-    if name == "email":
-        return (text, None) if EMAIL.match(text) else (text, N_("Podaj poprawny adres e-mail, np. jan.kowalski@example.pl."))
-    if name == "phone":
-        phone = normalise_phone(text)
-        return (phone, None) if phone else (text, N_("Podaj 9-cyfrowy polski numer telefonu, np. 600 100 200 lub +48 600 100 200."))
-    if name == "nip":
-        try:
-            return stdnum_nip.validate(text), None
-        except StdnumError:
-            return text, N_("Nieprawidłowy NIP: 10 cyfr z poprawną cyfrą kontrolną.")
-    if name == "mail_postal_code":
-        match = POSTAL.match(text)
-        return (f"{match[1]}-{match[2]}", None) if match else (text, N_("Kod pocztowy w formacie NN-NNN, np. 26-200."))
+        return text, validation.TOO_LONG
+    if name in NORMALISERS:
+        normalise, message = NORMALISERS[name]
+        clean = normalise(text)
+        if clean is None or len(clean) > LENGTHS.get(name, 200):
+            return text, message
+        return clean, None
     return text, None
 
 
@@ -300,29 +296,30 @@ async def change_pin(customer_id: int, current: str, new: str, repeat: str, now:
         result.errors["new_pin"] = N_("Nowy PIN musi się różnić od obecnego.")
     if new != repeat and "new_pin" not in result.errors:
         result.errors["new_pin2"] = N_("Powtórzony PIN różni się od nowego.")
-    row = await Customer.select(Customer.pin_hash).where(Customer.id == customer_id).first()
-    if not await verify_secret_async(row["pin_hash"] if row else None, current[:8]):
-        result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
-        result.blocked = await _wrong_pin(customer_id, now)
-    if result.errors:
+    # The check of the current PIN wins its place first, as at login: a stolen session
+    # gets three guesses, however many requests it sends at once.
+    claim = await claim_pin_check(customer_id)
+    if claim is None:
+        result.blocked = await Customer.exists().where(
+            (Customer.id == customer_id) & (Customer.blocked == True))  # noqa: E712
+        result.errors["current_pin"] = N_("Zbyt wiele prób naraz. Spróbuj ponownie za chwilę.")
         return result
-    pin_hash = await hash_secret_async(new)
+    if not await verify_secret_async(claim["pin_hash"], current[:8]):
+        result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
+        if claim["failed_logins"] >= MAX_FAILED_PINS and await block_if_exhausted(customer_id, now):
+            result.blocked = True
+            await record(customer_id, "customer", customer_id, "blocked", "pin", at=now)
+        return result
+    pin_hash = await hash_secret_async(new) if not result.errors else None
     async with db.transaction():
-        await Customer.update({Customer.pin_hash: pin_hash, Customer.failed_logins: 0}).where(
-            Customer.id == customer_id)
-        await record(customer_id, "customer", customer_id, "pin_change", "pin", at=now)
+        # The right PIN resets the counter, in the transaction that sees the account unblocked.
+        values = {Customer.failed_logins: 0, **({Customer.pin_hash: pin_hash} if pin_hash else {})}
+        fresh = await Customer.update(values).where(
+            (Customer.id == customer_id) & (Customer.blocked == False)  # noqa: E712
+        ).returning(Customer.id)
+        if not fresh:
+            result.blocked = True
+            result.errors["current_pin"] = N_("Obecny PIN jest nieprawidłowy.")
+        elif pin_hash:
+            await record(customer_id, "customer", customer_id, "pin_change", "pin", at=now)
     return result
-
-
-async def _wrong_pin(customer_id: int, now: datetime) -> bool:
-    """A wrong current PIN counts like a wrong PIN at login: guessing it from a taken-over
-    session must not be free. The third in a row blocks the account; True when it did."""
-    async with db.transaction():
-        await Customer.update({Customer.failed_logins: Customer.failed_logins + 1}).where(
-            Customer.id == customer_id)
-        row = await Customer.select(Customer.failed_logins).where(Customer.id == customer_id).first()
-        if row["failed_logins"] < MAX_FAILED_PINS:
-            return False
-        await Customer.update({Customer.blocked: True, Customer.blocked_at: now}).where(Customer.id == customer_id)
-        await record(customer_id, "customer", customer_id, "blocked", "pin", at=now)
-    return True

@@ -90,8 +90,7 @@ async def _demo(customers: int, only_if_empty: bool = False) -> list[str] | None
     await _migrate()
     if not await demo.is_empty():
         if only_if_empty:
-            again = await demo.reissue_logins()
-            return again.lines() if again else None
+            return None  # existing PINs and passwords stay as they are
         raise CLIError("Baza nie jest pusta; dane demo dodaje się tylko do pustej bazy.")
     with progress(customers, "Dane demo") as tick:
         logins = await demo.create_demo(customers, progress=tick)
@@ -115,14 +114,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.demo:
         lines = asyncio.run(_demo(args.customers, only_if_empty=True))
         if lines is None:
-            print("demo: baza ma dane, których demo nie utworzyło; brak loginów demo")
+            print("demo: baza ma już dane; ich PIN-y i hasła bez zmian, brak loginów demo")
         else:
             print("\n".join(lines))
     else:
         asyncio.run(_migrate())
+    print(_keep_secret_key())
     print(f"WBOK: http://{args.host}:{args.port}/login", flush=True)
+    # X-Forwarded-For is read by the app, and only from WBOK_TRUSTED_PROXIES (app/routes/_session.py).
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                log_level="warning", proxy_headers=True,
+                log_level="warning", proxy_headers=False,
                 # Open helpdesk SSE streams would otherwise hold a shutdown for minutes.
                 timeout_graceful_shutdown=5)
 
@@ -131,6 +132,21 @@ CUSTOMER_OPTIONS = {"street": "--street", "postal_code": "--postal-code", "city"
                     "phone": "--phone", "nip": "--nip", "mail_street": "--mail-street",
                     "mail_postal_code": "--mail-postal-code", "mail_city": "--mail-city", "tariff": "--tariff",
                     "ip": "--ip", "pin": "--pin", "name": "--name"}
+
+
+def _keep_secret_key() -> str:
+    """Without WBOK_SECRET_KEY, use the key kept in the database (made on the first run),
+    passed on to the app and its workers through the environment; the line says where."""
+    import os
+
+    from app import secret
+    from app.settings import get_settings
+
+    if os.environ.get("WBOK_SECRET_KEY"):
+        return "secret key: from WBOK_SECRET_KEY"
+    os.environ["WBOK_SECRET_KEY"] = asyncio.run(secret.kept_secret_key())
+    get_settings.cache_clear()
+    return f"secret key: kept in {secret.WHERE} (set WBOK_SECRET_KEY to use your own)"
 
 
 def cmd_customer_add(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from app import db
 from app.auth import last_login
 from app.changes import record
+from app.i18n import N_
 from app.security import generate_pin, hash_secret_async
 from app.tables.customers import Customer, Device
 from app.tables.tariffs import Assignment, Tariff
@@ -99,6 +100,7 @@ async def create_customer(
     unknown = set(raw) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
+    _check_text(raw)  # control characters and column lengths first, as in every form
     checked = check(raw)
     if checked.errors:
         raise CustomerError(next(iter(checked.errors.values())), errors=checked.errors)
@@ -119,6 +121,26 @@ async def create_customer(
         if ip:
             await _add_device(customer_id, ip)
     return customer_id, pin
+
+
+def _check_text(fields: dict) -> None:
+    """No control characters, and each text within its column (app/validation.py), before
+    the formats are checked. Raises CustomerError."""
+    from app import validation
+
+    for key, text in fields.items():
+        if not isinstance(text, str):
+            continue
+        if validation.has_control(text):
+            raise CustomerError(N_("Dane klienta zawierają znaki sterujące (np. NUL). Usuń je i spróbuj ponownie."))
+        column = getattr(Customer, key, None)
+        if column is not None and len(text.strip()) > validation.column_length(column):
+            raise CustomerError(TOO_LONG[key] if key in TOO_LONG else validation.TOO_LONG)
+
+
+TOO_LONG = {"name": N_("Imię i nazwisko lub nazwa może mieć najwyżej 200 znaków."),
+            "street": N_("Ulica i numer mogą mieć najwyżej 200 znaków."),
+            "city": N_("Miejscowość może mieć najwyżej 100 znaków.")}
 
 
 async def _tariff_id(name: str) -> int:

@@ -113,26 +113,6 @@ async def create_demo(customers: int = 40, seed: int | None = None, today: date 
     return logins
 
 
-async def reissue_logins(customers: int = 3) -> DemoLogins | None:
-    """New PINs for the first demo customers and a new password for the demo operator, so
-    that `wbok serve --demo` on a database it filled before still prints working logins.
-    None when the database was not filled by the demo (no operator "admin")."""
-    if not await Operator.exists().where(Operator.username == "admin"):
-        return None
-    logins = DemoLogins()
-    rows = await Customer.select(Customer.id).order_by(Customer.id).limit(customers)
-    for row in rows:
-        pin = generate_pin()
-        await Customer.update({Customer.pin_hash: await hash_secret_async(pin), Customer.blocked: False,
-                               Customer.failed_logins: 0}).where(Customer.id == row["id"])
-        logins.customers.append((row["id"], pin))
-    password = secrets.token_urlsafe(9)
-    await Operator.update({Operator.password_hash: await hash_secret_async(password)}).where(
-        Operator.username == "admin")
-    logins.operators.append(("admin", password))
-    return logins
-
-
 def _devices(rng: random.Random) -> list[str]:
     return ["Router"] + (["Komputer biurowy"] if rng.random() < 0.2 else [])
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from app import db
 from app.i18n import N_
 from app.tables.customers import Customer, Device
+from app.validation import CONTROL, has_control
 
 MAC_HEX = re.compile(r"[0-9a-f]{12}")
 
@@ -25,7 +26,9 @@ class DeviceForm:
 
 def clean(name: str, ip: str, mac: str) -> DeviceForm:
     form = DeviceForm(name.strip()[:100], ip.strip()[:45], mac.strip()[:20])
-    if not form.name:
+    if has_control(name):
+        form.errors["name"] = CONTROL
+    elif not form.name:
         form.errors["name"] = N_("Podaj nazwę urządzenia.")
     try:
         form.ip = str(ipaddress.ip_address(form.ip))

@@ -17,6 +17,7 @@ from app.settings import ISP
 from app.tables.customers import Customer
 from app.tables.finances import Charge, Invoice, Payment
 from app.transfer import TransferForm, build_transfer, format_nrb, virtual_account
+from app.validation import CONTROL, has_control
 
 EARLIEST = date(2000, 1, 1)
 
@@ -274,7 +275,9 @@ def _check(grosze: int | None, paid_on: date | None, title: str, today: date,
         elif paid_on < EARLIEST:
             errors["date"] = N_("Data wpłaty jest zbyt odległa.")
     title = (title or "").strip()
-    if not title:
+    if has_control(title):
+        errors["title"] = CONTROL
+    elif not title:
         errors["title"] = N_("Podaj tytuł wpłaty.")
     elif len(title) > 200:
         errors["title"] = N_("Tytuł może mieć najwyżej 200 znaków.")

@@ -31,7 +31,8 @@ from app.routes.info import InfoController
 from app.routes.messages import MessagesController
 from app.routes.stats import StatsController
 from app.settings import Settings, get_settings
-from app.routes.web import STATIC, LocaleMiddleware, add_security_headers, build_environment
+from app.routes.web import (STATIC, CSRFCookieRefresh, IDRangeMiddleware, LocaleMiddleware, build_environment,
+                            log_safe, security_headers)
 
 log = logging.getLogger("wbok")
 
@@ -53,12 +54,33 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
 
 def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status >= 500:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if _is_bad_data(exc):
+        # The database refused a value no validator caught: the request's fault, and its
+        # transaction was rolled back. Logged, answered like any bad form.
+        log.warning("bad data on %s %s: %s", request.method, log_safe(request.url.path), type(exc).__name__)
+        status = 400
+    elif status >= 500:
+        log.exception("unhandled error on %s %s", request.method, log_safe(request.url.path), exc_info=exc)
     title, message = ERRORS.get(status, ERRORS[500 if status >= 500 else 400])
     back = "/admin/customers" if request.url.path.startswith("/admin") else "/"
     return Template("error.html", status_code=status,
                     context={"title": _(title), "message": _(message), "back": back})
+
+
+def _is_bad_data(exc: Exception) -> bool:
+    """A value the database cannot take: too long, out of range, a NUL (PostgreSQL's
+    DataError), or an integer beyond SQLite's 64 bits."""
+    if isinstance(exc, OverflowError):
+        return True
+    try:
+        from asyncpg.exceptions import DataError
+    except ImportError:  # pragma: no cover - asyncpg comes with piccolo[postgres]
+        return False
+    return isinstance(exc, DataError)
+
+
+# Forms carry text, not files (the statement upload, alone, allows 10 MB).
+BODY_LIMIT = 128 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -95,12 +117,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                cookie_httponly=False, cookie_samesite="lax",
                                # Collectors authenticate with a bearer token, not a cookie.
                                exclude=[f"^{COLLECTOR_PATH}$"]),
-        middleware=[DefineMiddleware(LocaleMiddleware)],
-        before_send=[add_security_headers],
+        middleware=[DefineMiddleware(IDRangeMiddleware),
+                    DefineMiddleware(CSRFCookieRefresh, secret=settings.secret_key),
+                    DefineMiddleware(LocaleMiddleware)],
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         exception_handlers={LoginRequired: _login_required, HTTPException: _error_page,
                             Exception: _error_page},
         lifespan=[lifespan],
-        request_max_body_size=10 * 1024 * 1024,
+        request_max_body_size=BODY_LIMIT,
         openapi_config=None,
         debug=False,
     )

@@ -12,6 +12,7 @@ from app.tables.customers import Customer
 from app.tables.finances import Charge, Payment
 from app.tables.messages import Message, MessageRecipient
 from app.tables.tariffs import Assignment, Tariff
+from app.validation import CONTROL, has_control
 
 # Labels are msgids (plural forms, as a filter and a column read them).
 CATEGORIES: dict[str, str] = {
@@ -67,9 +68,13 @@ async def validate(form: dict[str, str]) -> Compose:
                                                      "customer_id", "tariff_id", "urgent")}
     f["body"] = str(form.get("body", "")).replace("\r\n", "\n").strip()
     errors: dict[str, str] = {}
-    if not f["subject"] or len(f["subject"]) > 200:
+    if has_control(f["subject"]):
+        errors["subject"] = CONTROL
+    elif not f["subject"] or len(f["subject"]) > 200:
         errors["subject"] = N_("Podaj temat (do 200 znaków).")
-    if not f["body"] or len(f["body"]) > MAX_BODY:
+    if has_control(f["body"], multiline=True):
+        errors["body"] = CONTROL
+    elif not f["body"] or len(f["body"]) > MAX_BODY:
         errors["body"] = N_("Podaj treść wiadomości (do 20 000 znaków).")
     if f["category"] not in CATEGORIES:
         errors["category"] = N_("Wybierz kategorię.")

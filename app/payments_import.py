@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import anyio
+
 from app import db
 from app.bank_formats import BankPayment, Statement, StatementError, norm_title
 from app.bank_formats import parse as parse_file
@@ -37,7 +39,8 @@ from app.tables.finances import Payment
 from app.transfer import nrb_check_digits
 
 __all__ = ["BankPayment", "StatementError", "import_statement", "parse_statement"]
-CHUNK = 400
+# Rows per INSERT: small enough that compiling one query never stalls the event loop.
+CHUNK = 100
 TITLE_ID = re.compile(r"\bID(?:\s*klienta)?\s*[:.#]?\s*(\d{1,9})\b", re.IGNORECASE)
 NUMBERS = re.compile(r"(?:PL)?((?:\d[ ]?){25}\d)")
 
@@ -170,15 +173,21 @@ async def dedupe(payments: list[BankPayment]) -> list[str | None]:
 
 # --- import ----------------------------------------------------------------------------
 
+def _prepare(data: bytes, isp: ISP) -> tuple[Statement, set[int]]:
+    """Decode, parse and check a statement file, and the customers it may pay (CPU work)."""
+    st = parse_file(data)
+    check_statement(st, isp)
+    return st, {match(isp, p) for p in st.payments} - {None}
+
+
 async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
                            operator_id: int | None = None) -> ImportSummary:
     """Parse, check, match and book a statement in ONE transaction: a bad or refused file
     raises StatementError before anything is written; lines seen before are duplicates."""
-    st = parse_file(data)
-    check_statement(st, isp)
+    # Parsing a 10 MB file is CPU work: in a thread, so the event loop keeps answering.
+    st, wanted = await anyio.to_thread.run_sync(_prepare, data, isp)
     fmt, payments = st.format, st.payments
     keys = await dedupe(payments)
-    wanted = {match(isp, p) for p in payments} - {None}
     async with db.transaction():
         known = {r["id"] for r in await _in(lambda: Customer.select(Customer.id), Customer.id,
                                            list(wanted))}
@@ -187,18 +196,8 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
             debits=st.debits,
         )).returning(StatementImport.id)
         sid = head[0]["id"]
-        rows, fresh = [], set()
-        for p, key in zip(payments, keys):
-            if key is None or key in fresh:
-                continue
-            fresh.add(key)
-            cid = match(isp, p)
-            cid = cid if cid in known else None
-            rows.append(BankLine(key=key, statement=sid, date=p.date, amount=p.amount,
-                                 title=p.title[:300], sender_account=p.sender_account[:40],
-                                 account=p.account[:40], sender_name=p.sender_name[:200],
-                                 reference=p.reference[:150],
-                                 customer=cid, status="matched" if cid else "unmatched"))
+        # Building tens of thousands of rows is CPU work too: in a thread as well.
+        rows = await anyio.to_thread.run_sync(_bank_lines, isp, payments, keys, known, sid)
         inserted: set[str] = set()
         for i in range(0, len(rows), CHUNK):
             done = await BankLine.insert(*rows[i:i + CHUNK]).on_conflict(
@@ -218,6 +217,24 @@ async def import_statement(data: bytes, isp: ISP, *, filename: str = "",
             StatementImport.duplicates: summary.duplicates, StatementImport.total: summary.total,
         }).where(StatementImport.id == sid)
     return summary
+
+
+def _bank_lines(isp: ISP, payments: list[BankPayment], keys: list[str | None],
+                known: set[int], sid: int) -> list[BankLine]:
+    """The new lines (a None key: a duplicate of a line seen before)."""
+    rows, fresh = [], set()
+    for p, key in zip(payments, keys):
+        if key is None or key in fresh:
+            continue
+        fresh.add(key)
+        cid = match(isp, p)
+        cid = cid if cid in known else None
+        rows.append(BankLine(key=key, statement=sid, date=p.date, amount=p.amount,
+                             title=p.title[:300], sender_account=p.sender_account[:40],
+                             account=p.account[:40], sender_name=p.sender_name[:200],
+                             reference=p.reference[:150],
+                             customer=cid, status="matched" if cid else "unmatched"))
+    return rows
 
 
 def _payment(line: BankLine, source: str, operator_id: int | None) -> Payment:

@@ -38,8 +38,10 @@ async def start(kind: str, subject_id: int, ip: str, old_token: str | None = Non
     return token
 
 
-async def load(kind: str, token: str | None, idle: timedelta) -> ActiveSession | None:
-    """The live session for a cookie token; an idle one is deleted and counts as none."""
+async def load(kind: str, token: str | None, idle: timedelta,
+               lifetime: timedelta | None = None) -> ActiveSession | None:
+    """The live session for a cookie token; an idle one, or one older than `lifetime`
+    (the absolute limit, however busy the session), is deleted and counts as none."""
     if not token:
         return None
     row = await Session.select().where(
@@ -47,7 +49,7 @@ async def load(kind: str, token: str | None, idle: timedelta) -> ActiveSession |
     if row is None:
         return None
     now = _now()
-    if now - row["last_seen"] > idle:
+    if now - row["last_seen"] > idle or (lifetime is not None and now - row["created_at"] > lifetime):
         await Session.delete().where(Session.id == row["id"])
         return None
     if now - row["last_seen"] > TOUCH_EVERY:
@@ -71,3 +73,9 @@ async def prune(idle: timedelta) -> int:
     """Delete idle sessions; returns how many."""
     gone = await Session.delete().where(Session.last_seen < _now() - idle).returning(Session.id)
     return len(gone)
+
+
+async def alive(session_id: int) -> bool:
+    """Whether a session still exists: a long-lived stream asks this now and then, so it
+    ends soon after a logout, a PIN change or a block (which delete the session)."""
+    return await Session.exists().where(Session.id == session_id)

@@ -78,6 +78,10 @@ class Settings:
     base_url: str = "http://localhost:8000"
     secure_cookies: bool = False
     session_idle_minutes: int = 30
+    # A session ends this long after login, however busy it is.
+    session_max_hours: float = 12
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs); none by default.
+    trusted_proxies: tuple = ()
     scheduler: bool = True
     collector_token: str = ""
     traffic_retention_days: int = 90
@@ -134,7 +138,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     base = Settings()
     return Settings(
         database_url=env.get("WBOK_DATABASE_URL", base.database_url),
-        secret_key=env.get("WBOK_SECRET_KEY") or _stable_dev_secret(),
+        # Without a key each process makes its own; `wbok serve` keeps one (app/secret.py).
+        secret_key=env.get("WBOK_SECRET_KEY") or base.secret_key,
         smtp_url=env.get("WBOK_SMTP_URL", base.smtp_url),
         mail_from=env.get("WBOK_MAIL_FROM", base.mail_from),
         smtp_timeout=float(env.get("WBOK_SMTP_TIMEOUT", base.smtp_timeout)),
@@ -142,6 +147,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         base_url=env.get("WBOK_BASE_URL", base.base_url).rstrip("/"),
         secure_cookies=_flag(env.get("WBOK_SECURE_COOKIES"), False),
         session_idle_minutes=int(env.get("WBOK_SESSION_IDLE_MINUTES", "30")),
+        session_max_hours=float(env.get("WBOK_SESSION_MAX_HOURS", "12")),
+        trusted_proxies=parse_networks(env.get("WBOK_TRUSTED_PROXIES", "")),
         scheduler=_flag(env.get("WBOK_SCHEDULER"), True),
         collector_token=env.get("WBOK_COLLECTOR_TOKEN", ""),
         traffic_retention_days=int(env.get("WBOK_TRAFFIC_RETENTION_DAYS", "90")),
@@ -158,10 +165,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-def _stable_dev_secret() -> str:
-    # Without WBOK_SECRET_KEY every process would get its own key and CSRF tokens would
-    # not survive a restart or cross workers; derive one per machine and warn in the README.
-    return "dev-insecure-" + str(hash(str(ROOT)) & 0xFFFFFFFF)
+def parse_networks(text: str) -> tuple:
+    """WBOK_TRUSTED_PROXIES: addresses or CIDRs, separated by commas or spaces."""
+    import ipaddress
+
+    return tuple(ipaddress.ip_network(part, strict=False)
+                 for part in text.replace(",", " ").split())
 
 
 @lru_cache(maxsize=1)

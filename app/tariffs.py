@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.money import parse_money
 from app.tables.tariffs import Tariff
+from app.validation import has_control
 
 VAT_RATES = (23, 8, 5, 0)
 
@@ -52,6 +53,8 @@ async def _validate(name: str, price: str, down_mbit: int, up_mbit: int, vat: in
     name = (name or "").strip()
     if not name:
         raise TariffError("Podaj nazwę taryfy.")
+    if has_control(name):
+        raise TariffError("Nazwa taryfy zawiera znaki sterujące (np. NUL). Usuń je.")
     if len(name) > 100:
         raise TariffError("Nazwa taryfy może mieć najwyżej 100 znaków.")
     try:

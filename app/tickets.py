@@ -12,6 +12,7 @@ from app.i18n import N_, _, current_locale
 from app.settings import ISP
 from app.tables.customers import Customer
 from app.tables.helpdesk import Ticket, TicketEvent, TicketMessage
+from app.validation import CONTROL, has_control
 
 NEW, TODO, RESOLVED = "new", "todo", "resolved"
 STATUS_LABELS = {NEW: N_("nowe"), TODO: N_("do zrealizowania"), RESOLVED: N_("rozwiązane")}
@@ -109,7 +110,9 @@ def clean_body(body: str) -> str:
 
 def validate_new(subject: str, body: str, queue: str, queues: tuple[str, ...]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not subject.strip():
+    if has_control(subject):
+        errors["subject"] = CONTROL
+    elif not subject.strip():
         errors["subject"] = N_("Wpisz temat zgłoszenia.")
     elif len(subject.strip()) > SUBJECT_MAX:
         errors["subject"] = N_("Temat może mieć najwyżej 100 znaków.")
@@ -120,6 +123,8 @@ def validate_new(subject: str, body: str, queue: str, queues: tuple[str, ...]) -
 
 
 def _body_errors(body: str) -> dict[str, str]:
+    if has_control(clean_body(body), multiline=True):
+        return {"body": CONTROL}
     if not clean_body(body):
         return {"body": N_("Wpisz treść zgłoszenia.")}
     if len(clean_body(body)) > BODY_MAX:
@@ -289,6 +294,8 @@ async def operator_answer(operator_id: int, ticket_id: int, body: str, internal:
     """An operator's reply or internal note, status change and queue move, in one
     transaction with the customer's notification e-mail. None for an unknown ticket."""
     body = clean_body(body)
+    if has_control(body, multiline=True):
+        raise TicketError({"body": CONTROL})
     if len(body) > BODY_MAX:
         raise TicketError({"body": N_("Treść może mieć najwyżej 10 000 znaków.")})
     if queue and queue not in isp.queues:

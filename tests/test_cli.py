@@ -65,7 +65,8 @@ def _serve_demo(env: dict[str, str]) -> tuple[list[str], int]:
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+                            cwd=ROOT, env={k: v for k, v in {**os.environ, **env}.items() if v is not None},
+                            stdout=subprocess.PIPE, text=True)
     lines = []
     try:
         for line in proc.stdout:
@@ -78,12 +79,24 @@ def _serve_demo(env: dict[str, str]) -> tuple[list[str], int]:
     return lines, port
 
 
-def test_serve_demo_prints_logins_on_every_start(tmp_path):
-    env = {"WBOK_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3", "WBOK_SCHEDULER": "0"}
+def test_serve_demo_prints_logins_only_when_it_made_them_and_keeps_existing_pins(tmp_path):
+    import sqlite3
+
+    from app.security import verify_secret
+
+    path = tmp_path / "demo.sqlite3"
+    env = {"WBOK_DATABASE_URL": f"sqlite:///{path}", "WBOK_SCHEDULER": "0", "WBOK_SECRET_KEY": None}
     first, port = _serve_demo(env)
     assert first[-1] == f"WBOK: http://127.0.0.1:{port}/login"
-    assert any(re.fullmatch(r"customer \d+ PIN \d{6}", x) for x in first)
-    assert any(re.fullmatch(r"operator admin password \S+", x) for x in first)
+    assert "secret key: kept in the database, table app_secret (set WBOK_SECRET_KEY to use your own)" in first
+    logins = [re.fullmatch(r"customer (\d+) PIN (\d{6})", x) for x in first]
+    logins = [m.groups() for m in logins if m]
+    assert logins and any(re.fullmatch(r"operator admin password \S+", x) for x in first)
+    key = sqlite3.connect(path).execute("SELECT value FROM app_secret").fetchall()
     second, _ = _serve_demo(env)
-    logins = [x for x in second if x.startswith(("customer", "operator"))]
-    assert logins and logins != [x for x in first if x.startswith(("customer", "operator"))]
+    assert not [x for x in second if x.startswith(("customer", "operator"))], "no new logins"
+    assert any("PIN-y i hasła bez zmian" in x for x in second)
+    rows = dict(sqlite3.connect(path).execute("SELECT id, pin_hash FROM customer").fetchall())
+    assert all(verify_secret(rows[int(cid)], pin) for cid, pin in logins), "the printed PINs still work"
+    assert sqlite3.connect(path).execute("SELECT value FROM app_secret").fetchall() == key, "the key is kept"
+    assert len(key) == 1 and len(key[0][0]) == 64

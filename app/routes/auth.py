@@ -10,7 +10,7 @@ from app import auth, db, sessions
 from app.auth import Outcome
 from app.i18n import LOCALES, N_, _
 from app.routes._render import after_post, client_redirect, notice, render, see_other
-from app.routes._session import CUSTOMER_COOKIE, client_ip, session_cookie, settings_of
+from app.routes._session import CUSTOMER_COOKIE, client_ip, fresh_csrf_cookie, session_cookie, settings_of
 
 STATUS = {Outcome.INVALID: 401, Outcome.BLOCKED: 403, Outcome.THROTTLED: 429}
 NOTICES = {"expired": N_("Sesja wygasła z powodu braku aktywności. Zaloguj się ponownie."),
@@ -55,13 +55,13 @@ class AuthController(Controller):
         if auth.parse_customer_id(raw_id) is None or not auth.valid_pin_format(pin):
             return _login_page(request, raw_id, _("ID Klienta to numer z umowy, a PIN ma od 4 "
                                                   "do 8 cyfr. Wpisz same cyfry."), 422)
-        result = await auth.customer_login(raw_id, pin, client_ip(request))
+        result = await auth.customer_login(raw_id, pin, client_ip(request),
+                                           old_token=request.cookies.get(CUSTOMER_COOKIE))
         if result.outcome is not Outcome.OK:
             return _login_page(request, raw_id, login_message(result.outcome, settings_of(request).isp),
                                STATUS[result.outcome], blocked=result.outcome is Outcome.BLOCKED)
-        token = await sessions.start(sessions.CUSTOMER, result.subject_id, client_ip(request),
-                                     old_token=request.cookies.get(CUSTOMER_COOKIE))
-        return await after_post(request, "/info", cookies=[session_cookie(request, sessions.CUSTOMER, token)])
+        return await after_post(request, "/info", cookies=[
+            session_cookie(request, sessions.CUSTOMER, result.token), fresh_csrf_cookie(request)])
 
     @post("/logout")
     async def logout(self, request: Request) -> Response:

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 
-from app import tickets
+from app import sessions, tickets
 from app.i18n import _
 from app.routes._helpdesk import LABELS, after_commit, form_token, live_thread, render_fragment
 from app.routes import live
@@ -75,7 +75,8 @@ class HelpdeskController(Controller):
             return [(last + 1, render_fragment(request, "helpdesk/_table.html", {"tickets": rows})
                      + render_fragment(request, "helpdesk/_badge.html", badge))]
 
-        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0),
+        return ServerSentEvent(live.stream(channels, live.customer_key(session.subject_id), fetch, 0,
+                                           alive=lambda: sessions.alive(session.id)),
                                headers=NO_STORE)
 
     @get("/{ticket_id:int}")
@@ -113,6 +114,7 @@ class HelpdeskController(Controller):
         fetch = live_thread(request, ticket_id, customer_id)
 
         last_id = last_event_id(request, after)
-        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id),
+        return ServerSentEvent(live.stream(channels, live.customer_key(customer_id), fetch, last_id,
+                                           alive=lambda: sessions.alive(session.id)),
                                headers=NO_STORE)
 

@@ -23,6 +23,8 @@ OPERATORS = "ops"
 # (the browser reconnects at once, with Last-Event-ID).
 KEEPALIVE_SECONDS = 20.0
 LIFETIME_SECONDS = 600.0
+# How often a stream asks whether its session still exists.
+RECHECK_SECONDS = 3.0
 
 
 def customer_key(customer_id: int) -> str:
@@ -97,24 +99,35 @@ Fetch = Callable[[int], Awaitable[list[tuple[int, str]]]]
 
 
 async def stream(channels: HelpdeskChannels, key: str, fetch: Fetch, last_id: int,
-                 keepalive: float = KEEPALIVE_SECONDS, lifetime: float = LIFETIME_SECONDS
-                 ) -> AsyncIterator[ServerSentEventMessage]:
+                 keepalive: float = KEEPALIVE_SECONDS, lifetime: float = LIFETIME_SECONDS,
+                 alive: Callable[[], Awaitable[bool]] | None = None,
+                 recheck: float = RECHECK_SECONDS) -> AsyncIterator[ServerSentEventMessage]:
     """An SSE stream: `fetch(last_id)` returns new (id, html) items, checked once at the
     start and again whenever an event for `key` arrives. Listening first and reading
     second means no change between page render and connection is lost; `last_id` makes
-    a reconnect resume where it left off (the browser sends it as Last-Event-ID)."""
+    a reconnect resume where it left off (the browser sends it as Last-Event-ID).
+    `alive()` is asked every `recheck` seconds and before each read: the stream ends
+    when the session behind it has (logout, PIN change, block), whichever process ended it."""
     await channels.ensure_listening()
     with channels.waiter(key) as wake:
         yield ServerSentEventMessage(comment="ok", data=None, retry=1000)
         deadline = time.monotonic() + lifetime
+        quiet_since = time.monotonic()
         while True:
+            if alive is not None and not await alive():
+                return
             for item_id, html in await fetch(last_id):
                 last_id = max(last_id, item_id)
                 yield ServerSentEventMessage(data=html, id=last_id)
-            try:
-                await asyncio.wait_for(wake.wait(), keepalive)
-                wake.clear()
-            except asyncio.TimeoutError:
-                if time.monotonic() > deadline:
-                    return
-                yield ServerSentEventMessage(comment="", data=None)
+            while True:
+                try:
+                    await asyncio.wait_for(wake.wait(), min(keepalive, recheck) if alive else keepalive)
+                    wake.clear()
+                    break
+                except asyncio.TimeoutError:
+                    now = time.monotonic()
+                    if now > deadline or (alive is not None and not await alive()):
+                        return
+                    if now - quiet_since >= keepalive or alive is None:
+                        quiet_since = now
+                        yield ServerSentEventMessage(comment="", data=None)

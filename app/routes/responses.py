@@ -5,7 +5,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import Request
+from litestar.exceptions import NotFoundException
 from litestar.response import Response
+
+from app.auth import MAX_ROW_ID
 
 # Event streams: never cached, never buffered by a proxy (nginx honours X-Accel-Buffering).
 NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -23,6 +26,10 @@ def pdf_response(content: bytes, filename: str) -> Response:
 
 
 def last_event_id(request: Request, after: int) -> int:
-    """Where a stream resumes: the browser's Last-Event-ID on a reconnect, else `after`."""
-    value = request.headers.get("last-event-id", "")
-    return int(value) if value.isdigit() else max(after, 0)
+    """Where a stream resumes: the browser's Last-Event-ID on a reconnect, else `after`.
+    An ID beyond the column's range names nothing: 404, before the database sees it."""
+    value = request.headers.get("last-event-id", "").strip()
+    resume = int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else max(after, 0)
+    if resume > MAX_ROW_ID or len(value) > 12:
+        raise NotFoundException()
+    return resume

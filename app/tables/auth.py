@@ -40,3 +40,12 @@ class LoginAttempt(Table):
     success = Boolean()
     reason = Varchar(length=20, default="")
     at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class AppSecret(Table):
+    """Secrets the app makes for itself and keeps, such as the key that signs CSRF tokens
+    when WBOK_SECRET_KEY is not set: one row per name, written once."""
+
+    name = Varchar(length=50, unique=True)
+    value = Text()
+    created_at = Timestamptz(default=TimestamptzNow())

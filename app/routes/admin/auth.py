@@ -9,7 +9,7 @@ from app import auth, sessions
 from app.auth import Outcome
 from app.i18n import N_, _
 from app.routes._render import after_post, client_redirect, notice, render
-from app.routes._session import OPERATOR_COOKIE, client_ip, session_cookie
+from app.routes._session import OPERATOR_COOKIE, client_ip, fresh_csrf_cookie, session_cookie
 
 
 NOTICES = {"expired": N_("Sesja wygasła. Zaloguj się ponownie.")}
@@ -34,15 +34,14 @@ class AdminAuthController(Controller):
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         if not username or not password:
             return _login_page(request, username, _("Podaj login i hasło."), 422)
-        result = await auth.operator_login(username, password[:256], client_ip(request))
+        result = await auth.operator_login(username, password[:256], client_ip(request),
+                                           old_token=request.cookies.get(OPERATOR_COOKIE))
         if result.outcome is Outcome.THROTTLED:
             return _login_page(request, username, _("Zbyt wiele nieudanych prób. Spróbuj później."), 429)
         if result.outcome is not Outcome.OK:
             return _login_page(request, username, _("Nieprawidłowy login lub hasło."), 401)
-        token = await sessions.start(sessions.OPERATOR, result.subject_id, client_ip(request),
-                                     old_token=request.cookies.get(OPERATOR_COOKIE))
-        return await after_post(request, "/admin/customers",
-                                cookies=[session_cookie(request, sessions.OPERATOR, token)])
+        return await after_post(request, "/admin/customers", cookies=[
+            session_cookie(request, sessions.OPERATOR, result.token), fresh_csrf_cookie(request)])
 
     @post("/logout")
     async def logout(self, request: Request) -> Response:

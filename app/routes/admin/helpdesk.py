@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 
-from app import tickets
+from app import sessions, tickets
 from app.i18n import _
 from app.routes import live
 from app.routes._helpdesk import LABELS, after_commit, live_thread, render_fragment
@@ -62,7 +62,8 @@ class AdminHelpdeskController(Controller):
             rows = await tickets.queue_view(**filters)
             return [(last + 1, render_fragment(request, "admin/helpdesk/_table.html", {"tickets": rows}))]
 
-        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, 0), headers=NO_STORE)
+        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, 0,
+                                           alive=lambda: sessions.alive(operator.id)), headers=NO_STORE)
 
     @get("/{ticket_id:int}")
     async def show_ticket(self, request: Request, operator: NamedDependency[ActiveSession],
@@ -97,5 +98,6 @@ class AdminHelpdeskController(Controller):
             raise NotFoundException()
 
         fetch = live_thread(request, ticket_id, None)
-        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, last_event_id(request, after)),
+        return ServerSentEvent(live.stream(channels, live.OPERATORS, fetch, last_event_id(request, after),
+                                           alive=lambda: sessions.alive(operator.id)),
                                headers=NO_STORE)
