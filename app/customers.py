@@ -100,7 +100,6 @@ async def create_customer(
     unknown = set(raw) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
-    _check_text(raw)  # control characters and column lengths first, as in every form
     checked = check(raw)
     if checked.errors:
         raise CustomerError(next(iter(checked.errors.values())), errors=checked.errors)
@@ -121,26 +120,6 @@ async def create_customer(
         if ip:
             await _add_device(customer_id, ip)
     return customer_id, pin
-
-
-def _check_text(fields: dict) -> None:
-    """No control characters, and each text within its column (app/validation.py), before
-    the formats are checked. Raises CustomerError."""
-    from app import validation
-
-    for key, text in fields.items():
-        if not isinstance(text, str):
-            continue
-        if validation.has_control(text):
-            raise CustomerError(N_("Dane klienta zawierają znaki sterujące (np. NUL). Usuń je i spróbuj ponownie."))
-        column = getattr(Customer, key, None)
-        if column is not None and len(text.strip()) > validation.column_length(column):
-            raise CustomerError(TOO_LONG[key] if key in TOO_LONG else validation.TOO_LONG)
-
-
-TOO_LONG = {"name": N_("Imię i nazwisko lub nazwa może mieć najwyżej 200 znaków."),
-            "street": N_("Ulica i numer mogą mieć najwyżej 200 znaków."),
-            "city": N_("Miejscowość może mieć najwyżej 100 znaków.")}
 
 
 async def _tariff_id(name: str) -> int:
