@@ -71,11 +71,42 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print("\n".join(lines))
     else:
         asyncio.run(_migrate())
+    workers = args.workers
+    if workers > 1:
+        _share_settings_with_workers()
+        print(f"WBOK: {workers} worker processes", flush=True)
     print(f"WBOK: http://{args.host}:{args.port}/login", flush=True)
+    # Several workers share one listening socket; uvicorn's supervisor starts a new worker
+    # when one dies. Each runs the scheduler: the run keys (app/runs.py) make a job run once.
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                log_level="warning", proxy_headers=True,
+                workers=workers, log_level="warning", proxy_headers=True,
                 # Open helpdesk SSE streams would otherwise hold a shutdown for minutes.
                 timeout_graceful_shutdown=5)
+
+
+def _share_settings_with_workers() -> None:
+    """Workers are fresh interpreters: give them this process's secret key, so a CSRF
+    token or a form signed by one worker is good on another."""
+    import os
+
+    from app.settings import get_settings
+
+    os.environ.setdefault("WBOK_SECRET_KEY", get_settings().secret_key)
+
+
+def workers_count(text: str) -> int:
+    """`--workers N` (N >= 1) or `auto`: one per CPU core this process may use."""
+    import os
+
+    if text == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of workers (1 or more) or auto: {text!r}")
+    return count
 
 
 def cmd_customer_add(args: argparse.Namespace) -> None:
@@ -236,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="fill an empty database with demo data")
     serve.add_argument("--customers", type=int, default=40, help=argparse.SUPPRESS)
+    serve.add_argument("--workers", type=workers_count, default=1, metavar="N|auto",
+                       help="worker processes (default 1; auto: one per core)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)

@@ -42,6 +42,7 @@ ERRORS = {
     405: (N_("Niedozwolona metoda"), N_("Ta strona nie obsługuje takiego żądania.")),
     413: (N_("Za duże dane"), N_("Przesłane dane są za duże.")),
     429: (N_("Zbyt wiele prób"), N_("Zbyt wiele żądań. Spróbuj ponownie za chwilę.")),
+    503: (N_("Serwis chwilowo niedostępny"), N_("Trwają prace techniczne albo chwilowa przerwa w działaniu bazy danych. Spróbuj ponownie za kilka sekund.")),
     500: (N_("Błąd serwera"), N_("Coś poszło nie tak. Spróbuj ponownie za chwilę; jeśli błąd wraca, skontaktuj się z biurem.")),
 }
 
@@ -53,11 +54,16 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
 
 def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status >= 500:
+    headers = {}
+    if status == 500 and db.is_unavailable(exc):
+        # The database is down or restarting: one line in the log, "try again" to the user.
+        status, headers = 503, {"Retry-After": "5"}
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    elif status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     title, message = ERRORS.get(status, ERRORS[500 if status >= 500 else 400])
     back = "/admin/customers" if request.url.path.startswith("/admin") else "/"
-    return Template("error.html", status_code=status,
+    return Template("error.html", status_code=status, headers=headers,
                     context={"title": _(title), "message": _(message), "back": back})
 
 

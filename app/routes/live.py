@@ -14,6 +14,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.response import ServerSentEventMessage
 
+from app import db
 from app.settings import Settings
 
 CHANNEL = "wbok_helpdesk"
@@ -23,6 +24,7 @@ OPERATORS = "ops"
 # (the browser reconnects at once, with Last-Event-ID).
 KEEPALIVE_SECONDS = 20.0
 LIFETIME_SECONDS = 600.0
+RETRY_SECONDS = 2.0  # a stream whose read failed (database down) tries again this often
 
 
 def customer_key(customer_id: int) -> str:
@@ -45,7 +47,11 @@ class HelpdeskChannels(ChannelsPlugin):
         async with self.start_subscription([CHANNEL]) as subscriber:
             self._hub_ready.set()
             async for raw in subscriber.iter_events():
-                for key in json.loads(raw).get("keys", []):
+                event = json.loads(raw)
+                # After the LISTEN connection was rebuilt every stream looks again: events
+                # notified while it was down were not heard, but they are in the database.
+                keys = list(self._waiters) if event.get("resync") else event.get("keys", [])
+                for key in keys:
                     for wake in self._waiters.get(key, ()):
                         wake.set()
 
@@ -76,9 +82,9 @@ def channels_plugin(settings: Settings) -> HelpdeskChannels:
     """Channels on PostgreSQL NOTIFY when the database is PostgreSQL (so every process
     sees every event), in process memory otherwise (SQLite runs as one process)."""
     if settings.is_postgres:
-        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+        from app.routes.listen import ReconnectingPgBackend
 
-        backend = AsyncPgChannelsBackend(dsn=settings.database_url)
+        backend = ReconnectingPgBackend(dsn=settings.database_url)
     else:
         backend = MemoryChannelsBackend()
     return HelpdeskChannels(backend=backend, channels=[CHANNEL], subscriber_max_backlog=1000,
@@ -102,17 +108,25 @@ async def stream(channels: HelpdeskChannels, key: str, fetch: Fetch, last_id: in
     """An SSE stream: `fetch(last_id)` returns new (id, html) items, checked once at the
     start and again whenever an event for `key` arrives. Listening first and reading
     second means no change between page render and connection is lost; `last_id` makes
-    a reconnect resume where it left off (the browser sends it as Last-Event-ID)."""
+    a reconnect resume where it left off (the browser sends it as Last-Event-ID).
+    While the database is unreachable the stream stays open and asks again every
+    RETRY_SECONDS, so it catches up by itself when the database is back."""
     await channels.ensure_listening()
     with channels.waiter(key) as wake:
         yield ServerSentEventMessage(comment="ok", data=None, retry=1000)
         deadline = time.monotonic() + lifetime
         while True:
-            for item_id, html in await fetch(last_id):
+            try:
+                items, wait = await fetch(last_id), keepalive
+            except Exception as exc:
+                if not db.is_unavailable(exc):
+                    raise
+                items, wait = [], min(keepalive, RETRY_SECONDS)
+            for item_id, html in items:
                 last_id = max(last_id, item_id)
                 yield ServerSentEventMessage(data=html, id=last_id)
             try:
-                await asyncio.wait_for(wake.wait(), keepalive)
+                await asyncio.wait_for(wake.wait(), wait)
                 wake.clear()
             except asyncio.TimeoutError:
                 if time.monotonic() > deadline:
