@@ -20,6 +20,7 @@ from litestar.channels import ChannelsBackend
 
 log = logging.getLogger("wbok.live")
 RESYNC = b'{"resync": true}'
+APPLICATION_NAME = "wbok-listen"  # how the connection shows in pg_stat_activity
 PROBE_SECONDS = 5.0  # a silent drop (no TCP reset) is noticed within this
 BACKOFF_SECONDS = (0.2, 5.0)  # first and longest wait between reconnect attempts
 PUBLISH_GIVE_UP_SECONDS = 60.0  # a NOTIFY waits this long for the connection to come back
@@ -73,7 +74,8 @@ class ReconnectingPgBackend(ChannelsBackend):
             log.warning("LISTEN connection lost; reconnecting")
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(dsn=self._dsn, timeout=self._connect_timeout)
+        conn = await asyncpg.connect(dsn=self._dsn, timeout=self._connect_timeout,
+                                     server_settings={"application_name": APPLICATION_NAME})
         try:
             for channel in self._channels:
                 await conn.add_listener(channel, self._listener)
