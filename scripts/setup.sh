@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks.
+# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks, nginx for
+# the scale run (bench/scale.py; it runs its own nginx, the package's service is not needed).
 missing=()
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)

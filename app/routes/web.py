@@ -71,9 +71,13 @@ def build_environment() -> Environment:
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: CSP and friends on every HTTP response, errors and static included."""
+    """before_send hook: CSP and friends on every HTTP response, errors and static included;
+    on a customer's answer, the customer ID it was rendered for."""
     if message["type"] == "http.response.start":
         message["headers"] = list(message.get("headers") or []) + SECURITY_HEADERS
+        customer = scope.get("state", {}).get("wbok_customer")
+        if customer is not None:
+            message["headers"].append((b"x-wbok-customer", str(customer).encode()))
 
 
 class LocaleMiddleware:
