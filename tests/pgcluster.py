@@ -29,7 +29,7 @@ class Cluster:
     """initdb + pg_ctl. As root the server runs as the `postgres` user (PostgreSQL refuses
     to run as root)."""
 
-    def __init__(self, max_connections: int = 100) -> None:
+    def __init__(self, max_connections: int = 100, copy_of: Path | None = None) -> None:
         bin_dir = pg_bin()
         if bin_dir is None:
             raise RuntimeError("no PostgreSQL binaries in /usr/lib/postgresql/*/bin")
@@ -43,8 +43,13 @@ class Cluster:
             user = pwd.getpwnam("postgres")
             os.chmod(self.root, 0o755)
             os.chown(self.root, user.pw_uid, user.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        if copy_of:  # a stopped cluster's data directory, e.g. a bench's cached data set
+            shutil.copytree(copy_of, self.data, symlinks=True)
+            if self._as_root:
+                subprocess.run(["chown", "-R", "postgres:postgres", str(self.data)], check=True)
+        else:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
+                      "-E", "UTF8", "--locale=C.UTF-8")
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                        f"unix_socket_directories = '{self.root}'\nmax_connections = {max_connections}\n"
@@ -70,6 +75,15 @@ class Cluster:
     def create_database(self, name: str) -> str:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)
+
+    def save(self, target: Path) -> None:
+        """Stop the server and keep a copy of its data directory at `target`."""
+        self.stop()
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(self.data, tmp, symlinks=True)
+        tmp.rename(target)
+        self.start()
 
     def destroy(self) -> None:
         try:
