@@ -300,7 +300,6 @@ async def _stream(run: Run, client, customer_id: int, ticket_id: int) -> None:
     import httpx
 
     last = ""
-    run.streams[ticket_id] = customer_id
     while True:
         headers = {"Accept": "text/event-stream", **({"Last-Event-ID": last} if last else {})}
         try:
@@ -308,6 +307,7 @@ async def _stream(run: Run, client, customer_id: int, ticket_id: int) -> None:
                                      timeout=httpx.Timeout(10, read=60)) as response:
                 if response.status_code == 200:
                     _check_owner(run, response, customer_id, "events")
+                    run.streams[ticket_id] = customer_id  # open: the operators may answer it
                     data: list[str] = []
                     async for line in response.aiter_lines():
                         if line.startswith("id:"):
@@ -557,6 +557,9 @@ async def load(args, serve: Serve, pg: Cluster, url: str, base: str, samples: in
                 if victim not in now and len(now) == args.workers:
                     fault_info["kill"] = f"worker {victim} replaced in {time.monotonic() - killed_at:.1f} s"
                     fault_info["kill_replaced"] = True
+                    # Requests the dead worker held are answered (502) when the loop gets
+                    # to them: the fault lasts until its replacement serves, plus a margin.
+                    run.windows[-1] = ("kill", run.windows[-1][1], run.now() + 2)
                     break
                 await asyncio.sleep(0.2)
         if "pg" in faults:
