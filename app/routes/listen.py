@@ -36,7 +36,8 @@ class ReconnectingPgBackend(ChannelsBackend):
         self._lock = asyncio.Lock()  # one statement at a time on the shared connection
         self._connected = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self.connects = 0  # how many times the connection was (re)built; tests read it
+        self.connects = 0  # how many times the connection was (re)built
+        self.closing = False  # set at shutdown: a NOTIFY no longer waits for the database
 
     async def on_startup(self) -> None:
         self._queue = asyncio.Queue()
@@ -109,7 +110,7 @@ class ReconnectingPgBackend(ChannelsBackend):
         text = data.decode("utf-8")
         loop = asyncio.get_running_loop()
         give_up = loop.time() + PUBLISH_GIVE_UP_SECONDS
-        while loop.time() < give_up:
+        while loop.time() < give_up and not self.closing:
             conn = self._conn
             if conn is not None:
                 try:
@@ -121,7 +122,7 @@ class ReconnectingPgBackend(ChannelsBackend):
                     log.warning("NOTIFY failed (%s); retrying", exc)
                     await asyncio.sleep(BACKOFF_SECONDS[0])
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), max(0.0, give_up - loop.time()))
+                await asyncio.wait_for(self._connected.wait(), min(1.0, max(0.0, give_up - loop.time())))
         log.error("NOTIFY dropped after %.0f s without a database connection", PUBLISH_GIVE_UP_SECONDS)
 
     async def subscribe(self, channels: Iterable[str]) -> None:

@@ -73,6 +73,8 @@ class HelpdeskChannels(ChannelsPlugin):
                 del self._waiters[key]
 
     async def _on_shutdown(self) -> None:
+        if hasattr(self._backend, "closing"):
+            self._backend.closing = True  # pending NOTIFYs must not hold the shutdown
         if self._hub:
             self._hub.cancel()
         await super()._on_shutdown()
