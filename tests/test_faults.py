@@ -99,7 +99,7 @@ def test_database_outage_is_a_polish_503_then_recovers_without_restart(cluster, 
         started = time.monotonic()
         health = shopper.get("/healthz")
         assert health.status_code == 503 and health.json()["database"] == "down"
-        assert time.monotonic() - started < 4
+        assert time.monotonic() - started < 6  # HEALTH_TIMEOUT is 3 s; a loaded machine adds some
         _is_503_page(shopper.get("/info"))
         _is_503_page(shopper.get("/finances", headers=PARTIAL))
         _is_503_page(shopper.post("/helpdesk", data={"subject": "Brak sieci", "body": "Od rana nie działa.",
@@ -179,7 +179,7 @@ def test_listen_connection_is_rebuilt_and_the_stream_catches_up(cluster, databas
         with pytest.raises(queue.Empty):
             listener.next(0.1)
         _sql(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        event = listener.next(8.0)
+        event = listener.next(15.0)
         assert event["id"] == str(missed) and _body(event) == "Technik przestawi antenę jutro rano."
         # LISTEN is registered again: a plain NOTIFY now reaches the open stream.
         answer = _message(url, ticket_id, "operator", "Antena przestawiona, proszę sprawdzić.")

@@ -22,7 +22,7 @@ log = logging.getLogger("wbok.live")
 RESYNC = b'{"resync": true}'
 APPLICATION_NAME = "wbok-listen"  # how the connection shows in pg_stat_activity
 PROBE_SECONDS = 5.0  # a silent drop (no TCP reset) is noticed within this
-BACKOFF_SECONDS = (0.2, 5.0)  # first and longest wait between reconnect attempts
+BACKOFF_SECONDS = (0.2, 2.0)  # first and longest wait between reconnect attempts
 PUBLISH_GIVE_UP_SECONDS = 60.0  # a NOTIFY waits this long for the connection to come back
 
 
