@@ -393,7 +393,7 @@ async def operator(run: Run, username: str, password: str, rate: float) -> None:
 async def _pg(url: str, sql: str, *args):
     import asyncpg
 
-    conn = await asyncpg.connect(url, timeout=3)
+    conn = await asyncpg.connect(url, timeout=60)  # the run's own loop is busy
     try:
         return await conn.fetch(sql, *args)
     finally:
@@ -404,6 +404,7 @@ async def kill_publication(run: Run, serve: Serve, url: str, night: str, timeout
     """Find the worker whose connection holds the publication's table lock, kill -9 it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
         rows = await _pg(url, "SELECT a.client_port FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                               "JOIN pg_stat_activity a ON a.pid = l.pid WHERE c.relname = 'traffic_sample' "
                               "AND l.mode = 'ShareRowExclusiveLock' AND l.granted")
@@ -417,7 +418,6 @@ async def kill_publication(run: Run, serve: Serve, url: str, night: str, timeout
         done = await _pg(url, "SELECT status FROM job_run WHERE key = $1", f"traffic:{night}")
         if done and done[0]["status"] == "done":
             return {"killed": None}
-        await asyncio.sleep(0.05)
     return {"killed": None}
 
 
