@@ -140,6 +140,8 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
             return True
+        if isinstance(exc, asyncpg.InternalClientError) and "another operation" in str(exc):
+            return True  # a pooled connection left mid-query by the outage, seen just after it
         if isinstance(exc, OSError) and exc.errno is not None and exc.__class__ is OSError:
             return True  # e.g. "Multiple exceptions: [Errno 111] Connect call failed"
         if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):

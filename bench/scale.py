@@ -400,8 +400,10 @@ async def _pg(url: str, sql: str, *args):
         await conn.close()
 
 
-async def kill_publication(run: Run, serve: Serve, url: str, night: str, timeout: float = 30) -> dict:
-    """Find the worker whose connection holds the publication's table lock, kill -9 it."""
+async def kill_publication(serve: Serve, url: str, night: str, timeout: float = 60) -> dict:
+    """Find the worker whose connection holds the publication's table lock, kill -9 it.
+    Runs in a thread of its own from the workers' start (their start-up catch-up
+    publishes the night), so the load's busy event loop cannot make it late."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -412,9 +414,8 @@ async def kill_publication(run: Run, serve: Serve, url: str, night: str, timeout
             pid = await asyncio.to_thread(worker_of_backend, serve, row["client_port"])
             if pid:
                 os.kill(pid, signal.SIGKILL)
-                run.windows.append(("publish", run.now(), run.now() + 2))
                 log(f"fault: kill -9 worker {pid} while it publishes {night}")
-                return {"killed": pid}
+                return {"killed": pid, "at": time.monotonic()}
         done = await _pg(url, "SELECT status FROM job_run WHERE key = $1", f"traffic:{night}")
         if done and done[0]["status"] == "done":
             return {"killed": None}
@@ -537,7 +538,7 @@ def smtp_sink():
 
 
 async def load(args, serve: Serve, pg: Cluster, url: str, base: str, samples: int, night: str,
-               faults: set[str], customers: list[int]) -> int:
+               faults: set[str], customers: list[int], publication: dict) -> int:
     run = Run(base=base)
     run.started = time.monotonic()
     run.stop_at = run.started + args.seconds
@@ -547,7 +548,12 @@ async def load(args, serve: Serve, pg: Cluster, url: str, base: str, samples: in
 
     async def injector() -> None:
         if "publish" in faults:
-            fault_info["publish"] = (await kill_publication(run, serve, url, night))["killed"]
+            while "killed" not in publication:
+                await asyncio.sleep(0.2)
+            fault_info["publish"] = publication["killed"]
+            if publication.get("at"):
+                at = publication["at"] - run.started
+                run.windows.append(("publish", at, at + 10))
         if "kill" in faults:
             await asyncio.sleep(max(0.0, args.seconds * 0.3 - run.now()))
             victim, killed_at = await kill_worker(run, serve), time.monotonic()
@@ -683,13 +689,19 @@ def main() -> int:
         conf = nginx_config(tmp, web_port, app_port)
         nginx = subprocess.Popen([NGINX, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
         serve = Serve(env, args.workers, app_port, tmp / "serve.log")
+        publication: dict = {}
+        if "publish" in faults and not args.idle_streams:
+            import threading
+
+            threading.Thread(target=lambda: publication.update(asyncio.run(kill_publication(serve, url, night))),
+                             daemon=True).start()
         base = f"http://127.0.0.1:{web_port}"
         wait_http(base + "/healthz")
         log(f"{args.workers} workers up behind nginx at {base}")
         if args.idle_streams:
             status = asyncio.run(idle_streams(args, serve, base, customers))
             return status
-        status = asyncio.run(load(args, serve, pg, url, base, samples, night, faults, customers))
+        status = asyncio.run(load(args, serve, pg, url, base, samples, night, faults, customers, publication))
         return status
     finally:
         if serve:
