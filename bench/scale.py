@@ -265,7 +265,7 @@ async def _request(run: Run, client, kind: str, method: str, url: str, customer_
 
 
 async def _login(run: Run, client, customer_id: int) -> bool:
-    while time.monotonic() < run.stop_at:
+    while time.monotonic() < (run.stop_at or time.monotonic() + 1):
         page = await _request(run, client, "page", "GET", "/login")
         if page is not None:
             response = await _request(run, client, "login", "POST", "/login", data={
@@ -327,13 +327,19 @@ async def _stream(run: Run, client, customer_id: int, ticket_id: int) -> None:
         await asyncio.sleep(1)
 
 
-async def customer(run: Run, customer_id: int, pdf_share: float, ticket_share: float) -> None:
+async def customer(run: Run, customer_id: int, pdf_share: float, ticket_share: float,
+                   logins: asyncio.Semaphore, ready: list, go: asyncio.Event) -> None:
+    """Log in (during the warm-up, a few at a time: argon2 is costly by design), then
+    wait for the start and run the mix: htmx tab fragments, now and then an invoice PDF or
+    a new ticket, and an SSE stream kept open on the customer's ticket."""
     import httpx
 
-    # Logins spread over the first fifth of the run, as customers arrive (argon2 is costly).
-    await asyncio.sleep(random.uniform(0, (run.stop_at - time.monotonic()) * 0.2))
     async with httpx.AsyncClient(base_url=run.base, timeout=httpx.Timeout(30), follow_redirects=False) as client:
-        if not await _login(run, client, customer_id):
+        async with logins:
+            ok = await _login(run, client, customer_id)
+        ready.append(ok)
+        await go.wait()
+        if not ok:
             return
         ticket_id = await _post_ticket(run, client, customer_id, 0)
         stream = asyncio.create_task(_stream(run, client, customer_id, ticket_id)) if ticket_id else None
@@ -541,9 +547,19 @@ async def load(args, serve: Serve, pg: Cluster, url: str, base: str, samples: in
                faults: set[str], customers: list[int], publication: dict) -> int:
     run = Run(base=base)
     run.started = time.monotonic()
-    run.stop_at = run.started + args.seconds
+    run.stop_at = run.started + 600  # the warm-up's limit
     fault_info: dict = {}
-    tasks = [asyncio.create_task(customer(run, cid, 0.05, 0.05)) for cid in customers]
+    logins, ready, go = asyncio.Semaphore(8), [], asyncio.Event()
+    tasks = [asyncio.create_task(customer(run, cid, 0.05, 0.05, logins, ready, go)) for cid in customers]
+    while len(ready) < len(customers):
+        await asyncio.sleep(0.2)
+    warmup = time.monotonic() - run.started
+    log(f"warm-up: {sum(ready)} of {len(customers)} customers logged in in {warmup:.0f} s "
+        f"({sum(ready) / warmup:.1f} logins/s)")
+    run.latency["login"].clear()
+    run.started = time.monotonic()
+    run.stop_at = run.started + args.seconds
+    go.set()
     tasks += [asyncio.create_task(operator(run, f"ops{i}", "bench-operator-1", args.answers / 2)) for i in (1, 2)]
 
     async def injector() -> None:
