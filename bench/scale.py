@@ -133,12 +133,16 @@ class Serve:
 
     def __init__(self, env: dict, workers: int, port: int, log_path: Path) -> None:
         self.port = port
+        self.single = workers == 1
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--workers", str(workers),
                                       "--port", str(port)], cwd=ROOT, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
 
     def workers(self) -> list[int]:
+        """The worker pids; with one worker uvicorn serves in the supervisor's own process."""
+        if self.single:
+            return [self.proc.pid]
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         found = [int(x) for x in path.read_text().split()] if path.exists() else []
         out = []
