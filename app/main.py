@@ -95,8 +95,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         *ADMIN_CONTROLLERS, static],
         plugins=[live.channels_plugin(settings)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
+        # SSE streams are not compressed: a compressor per open stream costs about 0.5 MiB
+        # (bench/scale.py --idle-streams) to shrink keep-alives of a few bytes.
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True,
-                                             minimum_size=256, brotli_quality=5),
+                                             minimum_size=256, brotli_quality=5, exclude=[r"/events$"]),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax",
                                # Collectors authenticate with a bearer token, not a cookie.
