@@ -119,11 +119,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print("\n".join(lines))
     else:
         asyncio.run(_migrate())
-    print(_keep_secret_key())
+    print(_keep_secret_key())  # in the environment: every worker signs with the same key
+    workers = args.workers
+    if workers > 1:
+        print(f"WBOK: {workers} worker processes", flush=True)
     print(f"WBOK: http://{args.host}:{args.port}/login", flush=True)
     # X-Forwarded-For is read by the app, and only from WBOK_TRUSTED_PROXIES (app/routes/_session.py).
+    # Several workers share one listening socket; uvicorn's supervisor starts a new worker
+    # when one dies. Each runs the scheduler: the run keys (app/runs.py) make a job run once.
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                log_level="warning", proxy_headers=False,
+                workers=workers, log_level="warning", proxy_headers=False,
                 # Open helpdesk SSE streams would otherwise hold a shutdown for minutes.
                 timeout_graceful_shutdown=5)
 
@@ -147,6 +152,21 @@ def _keep_secret_key() -> str:
     os.environ["WBOK_SECRET_KEY"] = asyncio.run(secret.kept_secret_key())
     get_settings.cache_clear()
     return f"secret key: kept in {secret.WHERE} (set WBOK_SECRET_KEY to use your own)"
+
+
+def workers_count(text: str) -> int:
+    """`--workers N` (N >= 1) or `auto`: one per CPU core this process may use."""
+    import os
+
+    if text == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of workers (1 or more) or auto: {text!r}")
+    return count
 
 
 def cmd_customer_add(args: argparse.Namespace) -> None:
@@ -494,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_int_in(1, 65535), default=8000, help="port TCP, 1–65535 (domyślnie: 8000)")
     serve.add_argument("--demo", action="store_true", help="wypełnij pustą bazę danymi demo")
     serve.add_argument("--customers", type=_int_in(1, 100_000), default=40, help=argparse.SUPPRESS)
+    serve.add_argument("--workers", type=workers_count, default=1, metavar="N|auto",
+                       help="procesy robocze (domyślnie 1; auto: jeden na rdzeń procesora)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="zastosuj migracje bazy danych").set_defaults(func=cmd_migrate)

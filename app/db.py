@@ -151,13 +151,56 @@ async def migrate() -> None:
         raise RuntimeError(result.message)
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database cannot be reached right now:
+    refused or dropped connections, a server shutting down or starting up, a connect
+    timeout. Such a request deserves "try again shortly" (503), not a 500."""
+    import asyncpg
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, asyncpg.QueryCanceledError):
+            return False
+        if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+                            asyncpg.CannotConnectNowError, ConnectionError, TimeoutError)):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+            return True
+        if isinstance(exc, asyncpg.InternalClientError) and "another operation" in str(exc):
+            return True  # a pooled connection left mid-query by the outage, seen just after it
+        if isinstance(exc, OSError) and exc.errno is not None and exc.__class__ is OSError:
+            return True  # e.g. "Multiple exceptions: [Errno 111] Connect call failed"
+        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+# A connection attempt gives up after this many seconds, so a request during an outage
+# fails fast with a 503 instead of hanging (asyncpg's own default is 60 s).
+CONNECT_TIMEOUT = 5
+
+
 async def start_pool(size: int = 10) -> None:
-    """Keep connections open for this process (size 0: a connection per query)."""
+    """Keep connections open for this process (size 0: a connection per query). A process
+    that starts while PostgreSQL is down still starts: its pool connects on first use, and
+    requests get 503 until then."""
+    import logging
+
     engine = db()
     if size <= 0:
         return
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+        try:
+            await engine.start_connection_pool(min_size=min(2, size), max_size=size,
+                                               timeout=CONNECT_TIMEOUT)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            logging.getLogger("wbok").warning("database unreachable at start-up (%s); retrying on use", exc)
+            engine.pool = None
+            await engine.start_connection_pool(min_size=0, max_size=size, timeout=CONNECT_TIMEOUT)
     elif isinstance(engine, PooledSQLiteEngine):
         engine.start_pool(min(size, 4))  # one writer at a time anyway; reads are short
 

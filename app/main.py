@@ -43,6 +43,7 @@ ERRORS = {
     405: (N_("Niedozwolona metoda"), N_("Ta strona nie obsługuje takiego żądania.")),
     413: (N_("Za duże dane"), N_("Przesłane dane są za duże.")),
     429: (N_("Zbyt wiele prób"), N_("Zbyt wiele żądań. Spróbuj ponownie za chwilę.")),
+    503: (N_("Serwis chwilowo niedostępny"), N_("Trwają prace techniczne albo chwilowa przerwa w działaniu bazy danych. Spróbuj ponownie za kilka sekund.")),
     500: (N_("Błąd serwera"), N_("Coś poszło nie tak. Spróbuj ponownie za chwilę; jeśli błąd wraca, skontaktuj się z biurem.")),
 }
 
@@ -54,7 +55,12 @@ def _login_required(request: Request, exc: LoginRequired) -> Response:
 
 def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if _is_bad_data(exc):
+    headers = {}
+    if status == 500 and db.is_unavailable(exc):
+        # The database is down or restarting: one line in the log, "try again" to the user.
+        status, headers = 503, {"Retry-After": "5"}
+        log.warning("database unavailable on %s %s: %s", request.method, log_safe(request.url.path), exc)
+    elif _is_bad_data(exc):
         # The database refused a value no validator caught: the request's fault, and its
         # transaction was rolled back. Logged, answered like any bad form.
         log.warning("bad data on %s %s: %s", request.method, log_safe(request.url.path), type(exc).__name__)
@@ -63,7 +69,7 @@ def _error_page(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, log_safe(request.url.path), exc_info=exc)
     title, message = ERRORS.get(status, ERRORS[500 if status >= 500 else 400])
     back = "/admin/customers" if request.url.path.startswith("/admin") else "/"
-    return Template("error.html", status_code=status,
+    return Template("error.html", status_code=status, headers=headers,
                     context={"title": _(title), "message": _(message), "back": back})
 
 
@@ -111,8 +117,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         *ADMIN_CONTROLLERS, static],
         plugins=[live.channels_plugin(settings)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
+        # SSE streams are not compressed: a compressor per open stream costs about 0.5 MiB
+        # (bench/scale.py --idle-streams) to shrink keep-alives of a few bytes.
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True,
-                                             minimum_size=256, brotli_quality=5),
+                                             minimum_size=256, brotli_quality=5, exclude=[r"/events$"]),
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax",
                                # Collectors authenticate with a bearer token, not a cookie.

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks, zbar for QR codes.
+# Debian packages: Chromium for the browser tests, poppler-utils for PDF checks, zbar for QR
+# codes, nginx for the scale run (bench/scale.py runs its own nginx; the service is not needed).
 missing=()
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)  # reads the KSeF QR codes in tests

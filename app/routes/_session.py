@@ -82,6 +82,10 @@ async def _require(request: Request, kind: str) -> ActiveSession:
                                  lifetime=timedelta(hours=settings.session_max_hours))
     if active is None:
         raise LoginRequired(kind, expired=bool(token))
+    if kind == sessions.CUSTOMER:
+        # Echoed as X-WBOK-Customer (web.add_security_headers): the scale run checks that
+        # every answer was rendered for the customer who asked, whichever worker served it.
+        request.state.wbok_customer = active.subject_id
     return active
 
 

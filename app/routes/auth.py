@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Response, Template
@@ -12,6 +14,7 @@ from app.i18n import LOCALES, N_, _
 from app.routes._render import after_post, client_redirect, notice, render, see_other
 from app.routes._session import CUSTOMER_COOKIE, client_ip, fresh_csrf_cookie, session_cookie, settings_of
 
+HEALTH_TIMEOUT = 3.0  # seconds
 STATUS = {Outcome.INVALID: 401, Outcome.BLOCKED: 403, Outcome.THROTTLED: 429}
 NOTICES = {"expired": N_("Sesja wygasła z powodu braku aktywności. Zaloguj się ponownie."),
            "bye": N_("Wylogowano. Do zobaczenia!")}
@@ -85,7 +88,8 @@ class AuthController(Controller):
     @get("/healthz", cache=False)
     async def show_health(self) -> Response:
         try:
-            await db.db().run_ddl("SELECT 1", in_pool=True)
+            # Bounded: an unreachable database must give 503 at once, not a hung probe.
+            await asyncio.wait_for(db.db().run_ddl("SELECT 1", in_pool=True), HEALTH_TIMEOUT)
         except Exception:  # the health check reports, it does not crash
             return Response(content={"status": "error", "database": "down"}, status_code=503)
         return Response(content={"status": "ok", "database": "ok"})

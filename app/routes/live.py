@@ -14,6 +14,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.response import ServerSentEventMessage
 
+from app import db
 from app.settings import Settings
 
 CHANNEL = "wbok_helpdesk"
@@ -25,6 +26,7 @@ KEEPALIVE_SECONDS = 20.0
 LIFETIME_SECONDS = 600.0
 # How often a stream asks whether its session still exists.
 RECHECK_SECONDS = 3.0
+RETRY_SECONDS = 2.0  # a stream whose read failed (database down) tries again this often
 
 
 def customer_key(customer_id: int) -> str:
@@ -47,7 +49,11 @@ class HelpdeskChannels(ChannelsPlugin):
         async with self.start_subscription([CHANNEL]) as subscriber:
             self._hub_ready.set()
             async for raw in subscriber.iter_events():
-                for key in json.loads(raw).get("keys", []):
+                event = json.loads(raw)
+                # After the LISTEN connection was rebuilt every stream looks again: events
+                # notified while it was down were not heard, but they are in the database.
+                keys = list(self._waiters) if event.get("resync") else event.get("keys", [])
+                for key in keys:
                     for wake in self._waiters.get(key, ()):
                         wake.set()
 
@@ -69,6 +75,8 @@ class HelpdeskChannels(ChannelsPlugin):
                 del self._waiters[key]
 
     async def _on_shutdown(self) -> None:
+        if hasattr(self._backend, "closing"):
+            self._backend.closing = True  # pending NOTIFYs must not hold the shutdown
         if self._hub:
             self._hub.cancel()
         await super()._on_shutdown()
@@ -78,9 +86,9 @@ def channels_plugin(settings: Settings) -> HelpdeskChannels:
     """Channels on PostgreSQL NOTIFY when the database is PostgreSQL (so every process
     sees every event), in process memory otherwise (SQLite runs as one process)."""
     if settings.is_postgres:
-        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+        from app.routes.listen import ReconnectingPgBackend
 
-        backend = AsyncPgChannelsBackend(dsn=settings.database_url)
+        backend = ReconnectingPgBackend(dsn=settings.database_url)
     else:
         backend = MemoryChannelsBackend()
     return HelpdeskChannels(backend=backend, channels=[CHANNEL], subscriber_max_backlog=1000,
@@ -98,6 +106,19 @@ def publish(channels: ChannelsPlugin, ticket_id: int, customer_id: int, public: 
 Fetch = Callable[[int], Awaitable[list[tuple[int, str]]]]
 
 
+async def _alive(alive: Callable[[], Awaitable[bool]] | None) -> bool:
+    """Whether the stream's session still lives; while the database is unreachable it is
+    taken to (the stream waits for the database rather than ending)."""
+    if alive is None:
+        return True
+    try:
+        return await alive()
+    except Exception as exc:
+        if db.is_unavailable(exc):
+            return True
+        raise
+
+
 async def stream(channels: HelpdeskChannels, key: str, fetch: Fetch, last_id: int,
                  keepalive: float = KEEPALIVE_SECONDS, lifetime: float = LIFETIME_SECONDS,
                  alive: Callable[[], Awaitable[bool]] | None = None,
@@ -107,27 +128,37 @@ async def stream(channels: HelpdeskChannels, key: str, fetch: Fetch, last_id: in
     second means no change between page render and connection is lost; `last_id` makes
     a reconnect resume where it left off (the browser sends it as Last-Event-ID).
     `alive()` is asked every `recheck` seconds and before each read: the stream ends
-    when the session behind it has (logout, PIN change, block), whichever process ended it."""
+    when the session behind it has (logout, PIN change, block), whichever process ended it.
+    While the database is unreachable the stream stays open and asks again every
+    RETRY_SECONDS, so it catches up by itself when the database is back."""
     await channels.ensure_listening()
     with channels.waiter(key) as wake:
         yield ServerSentEventMessage(comment="ok", data=None, retry=1000)
         deadline = time.monotonic() + lifetime
         quiet_since = time.monotonic()
         while True:
-            if alive is not None and not await alive():
+            if not await _alive(alive):
                 return
-            for item_id, html in await fetch(last_id):
+            try:
+                items, wait = await fetch(last_id), keepalive
+            except Exception as exc:
+                if not db.is_unavailable(exc):
+                    raise
+                items, wait = [], min(keepalive, RETRY_SECONDS)
+            for item_id, html in items:
                 last_id = max(last_id, item_id)
                 yield ServerSentEventMessage(data=html, id=last_id)
             while True:
                 try:
-                    await asyncio.wait_for(wake.wait(), min(keepalive, recheck) if alive else keepalive)
+                    await asyncio.wait_for(wake.wait(), min(wait, recheck) if alive else wait)
                     wake.clear()
                     break
                 except asyncio.TimeoutError:
                     now = time.monotonic()
-                    if now > deadline or (alive is not None and not await alive()):
+                    if now > deadline or not await _alive(alive):
                         return
+                    if wait < keepalive:  # the last read failed: read again now
+                        break
                     if now - quiet_since >= keepalive or alive is None:
                         quiet_since = now
                         yield ServerSentEventMessage(comment="", data=None)

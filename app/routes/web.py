@@ -93,7 +93,8 @@ def security_headers(hsts: bool = False):
     """A before_send hook: CSP and friends on every HTTP response, errors and static
     included; HSTS when the cookies are Secure (the site is served over HTTPS); and
     `Cache-Control: no-store` on every answer that does not set its own cache policy
-    (only static files do), so no private page, fragment or new PIN stays in a cache."""
+    (only static files do), so no private page, fragment or new PIN stays in a cache; on a
+    customer's answer, the customer ID it was rendered for (X-WBOK-Customer)."""
     extra = SECURITY_HEADERS + ([HSTS] if hsts else [])
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -101,6 +102,9 @@ def security_headers(hsts: bool = False):
             headers = list(message.get("headers") or [])
             if not any(key.lower() == b"cache-control" for key, _ in headers):
                 headers.append(NO_STORE)
+            customer = scope.get("state", {}).get("wbok_customer")
+            if customer is not None:  # the customer this answer was rendered for (scale run)
+                headers.append((b"x-wbok-customer", str(customer).encode()))
             message["headers"] = headers + extra
 
     return add_security_headers
