@@ -139,6 +139,12 @@ def _message(url: str, ticket_id: int, author: str, body: str) -> int:
     return row[0]["id"]
 
 
+def _status_first(listener) -> None:
+    """A live thread's stream opens with the ticket's current status (an out-of-band swap)."""
+    event = listener.next(10.0)
+    assert 'id="ticket-status"' in event["data"] and ".msg-body" not in event["data"]
+
+
 def _body(event: dict) -> str:
     return BeautifulSoup(event["data"], "html.parser").select_one(".msg-body").get_text()
 
@@ -175,6 +181,7 @@ def test_listen_connection_is_rebuilt_and_the_stream_catches_up(cluster, databas
         shopper = customer_session(base, customer)
         ticket_id, first = _ticket(url, customer.id)
         listener = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={first}")
+        _status_first(listener)
         missed = asyncio.run(_write_while_deaf(url, admin, name, ticket_id, "Technik przestawi antenę jutro rano."))
         with pytest.raises(queue.Empty):
             listener.next(0.1)
@@ -202,6 +209,7 @@ def test_an_open_stream_survives_a_database_restart_and_catches_up(cluster, data
         shopper = customer_session(base, customer)
         ticket_id, first = _ticket(url, customer.id)
         listener = Listener(shopper, f"/helpdesk/{ticket_id}/events?after={first}")
+        _status_first(listener)
         cluster.stop()
         time.sleep(2.5)  # the stream's own reads fail meanwhile; it stays open
         cluster.start()
@@ -231,6 +239,7 @@ def test_serve_workers_migrates_once_and_replaces_a_killed_worker(cluster):
                             stdout=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
+        assert proc.stdout.readline().startswith("secret key: ")
         assert proc.stdout.readline().strip() == "WBOK: 2 worker processes"
         deadline = time.monotonic() + 30
         while len(_children(proc.pid)) < 2 or not _healthy(base):
