@@ -54,7 +54,7 @@ def test_serve_leaves_forwarded_headers_to_the_app(monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", types.SimpleNamespace(run=lambda *a, **k: seen.update(k)))
     monkeypatch.setattr(cli, "_migrate", lambda: _noop())
     monkeypatch.setattr(cli, "_keep_secret_key", lambda: "secret key: test")
-    cli.cmd_serve(argparse.Namespace(demo=False, host="127.0.0.1", port=1, customers=0))
+    cli.cmd_serve(argparse.Namespace(demo=False, host="127.0.0.1", port=1, customers=0, workers=1))
     assert seen["proxy_headers"] is False
 
 

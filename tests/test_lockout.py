@@ -49,7 +49,10 @@ async def test_a_right_pin_raced_against_wrong_ones_never_gets_a_session_on_a_bl
         ok = [r for r in results if r.outcome is Outcome.OK]
         state = await _state(who.id)
         live = await Session.count().where(Session.subject_id == who.id)
-        assert await _checked(who.id) <= 3
+        # Three wrong checks in a row block; a right PIN that wins in between resets the
+        # count (three mistakes in a row, not three in a lifetime), so each success opens
+        # at most three more checks.
+        assert await _checked(who.id) <= 3 * (1 + len(ok))
         if state["blocked"]:
             assert live == 0, "a blocked account has no session"
             for r in ok:
