@@ -1,10 +1,11 @@
 """Rejestr faktur — domain: the invoice register with its filters and VAT totals, and the
 monthly exports for the accountant (sales register, payments, debtors) as streamed CSV.
 
-The register lists documents. Today every document is an invoice (`kind` "invoice"); a
-corrective invoice is meant to be one more kind: `_documents()` is the one place that says
-which tables feed the register, so corrections join it there (a UNION ALL of their own
-select with the same columns) and the filters, pages, totals and the sales export follow."""
+The register lists documents: invoices (`kind` "invoice") and corrective invoices
+("correction", app/invoices.py), both rows of the invoice table; `_documents()` is the one
+place that says what feeds the register, and `rate_totals` the one that sums a document's
+lines per VAT rate (a correction's by the difference of its lines after and before), so the
+filters, pages, totals and the sales export follow."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from datetime import date, timedelta
 from app import db, debtors
 from app.invoice_pdf import net_from_gross
 from app.money import format_input
-from app.tables.finances import Invoice, InvoiceLine, Payment
+from app.tables.finances import CorrectionLine, Invoice, InvoiceLine, Payment
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PAID_STATES = ("paid", "unpaid")
@@ -54,7 +55,7 @@ def _documents() -> str:
     far cover everything charged up to the document's issue date (payments settle the
     oldest charges first); `emailed`: its e-mail delivery was accepted by the SMTP server."""
     return """
-        SELECT 'invoice' AS kind, i.id AS id, i.number AS number, i.customer AS customer,
+        SELECT i.kind AS kind, i.id AS id, i.number AS number, i.customer AS customer,
                i.issue_date AS issue_date, i.sale_date AS sale_date, i.due_date AS due_date,
                i.buyer_name AS buyer_name, i.buyer_nip AS buyer_nip, i.buyer_address AS buyer_address,
                i.total_net AS total_net, i.total_vat AS total_vat, i.total_gross AS total_gross,
@@ -144,6 +145,14 @@ async def rate_totals(invoice_ids: list[int]) -> dict[int, dict[int, list[int]]]
             net = net_from_gross(line["gross"], line["vat_rate"])
             t = totals[line["invoice"]][line["vat_rate"]]
             t[0], t[1], t[2] = t[0] + net, t[1] + line["gross"] - net, t[2] + line["gross"]
+        for line in await CorrectionLine.select(
+                CorrectionLine.correction, CorrectionLine.vat_rate, CorrectionLine.gross_before,
+                CorrectionLine.gross_after).where(CorrectionLine.correction.is_in(chunk)):
+            rate = line["vat_rate"]
+            net = net_from_gross(line["gross_after"], rate) - net_from_gross(line["gross_before"], rate)
+            gross = line["gross_after"] - line["gross_before"]
+            t = totals[line["correction"]][rate]
+            t[0], t[1], t[2] = t[0] + net, t[1] + gross - net, t[2] + gross
     return totals
 
 
@@ -184,7 +193,7 @@ SALES_HEADER = ["Lp.", "Rodzaj", "Numer", "Data wystawienia", "Data sprzedaży",
 PAYMENTS_HEADER = ["Lp.", "Data", "ID Klienta", "Klient", "Tytuł", "Kwota", "Źródło", "Referencja"]
 DEBTORS_HEADER = ["Lp.", "ID Klienta", "Klient", "Adres", "E-mail", "Telefon", "Zaległość",
                   "Najstarsza nieopłacona od", "Dni po terminie", "Ostatnie przypomnienie", "Kanał"]
-KINDS = {"invoice": "faktura VAT"}
+KINDS = {"invoice": "faktura VAT", "correction": "faktura korygująca"}
 CHANNEL_NAMES = {"email": "e-mail", "paper": "list", "": ""}
 
 

@@ -91,6 +91,27 @@ async def test_sales_export_parses_back_and_matches_the_register():
     assert lecki[0]["NIP nabywcy"] == "5260250274"
 
 
+async def test_corrections_are_in_the_register_totals_and_the_sales_export():
+    """A faktura korygująca is one more document: listed as such, its lines' difference in the
+    totals per rate and in the sales register (negative when it lowers the price)."""
+    from app.invoices import LineChange, issue_correction
+    from app.settings import ISP
+
+    _, (inv_a, _, _) = await _month()
+    before = await register.register(Filters(month="2026-11"))
+    fix = await issue_correction(inv_a.id, [LineChange(1, 1, 5000)], "Błędna cena", date(2026, 11, 20), ISP())
+    page = await register.register(Filters(month="2026-11"))
+    assert {r["kind"] for r in page.rows if r["id"] == fix.id} == {"correction"}
+    diff = {r.vat_rate: (r.net, r.vat, r.gross) for r in page.rates}
+    old = {r.vat_rate: (r.net, r.vat, r.gross) for r in before.rates}
+    assert diff[23][2] - old[23][2] == 5000 - 7999 and diff[8] == old[8]
+    rows = [r for r in await _parse(register.export("sales", "2026-11", date(2026, 12, 4)))
+            if r["Numer"] == fix.number]
+    assert len(rows) == 1 and rows[0]["Rodzaj"] == "faktura korygująca" and rows[0]["Brutto"] == "-29,99"
+    signed = lambda text: -parse_money(text[1:]) if text.startswith("-") else parse_money(text)  # noqa: E731
+    assert signed(rows[0]["Netto"]) + signed(rows[0]["VAT"]) == -2999
+
+
 async def test_payments_export():
     (a, b, c), _ = await _month()
     await factories.payment(b.id, 100, date(2026, 10, 31))  # another month
