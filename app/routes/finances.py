@@ -12,6 +12,7 @@ from litestar.response import Response, Template
 
 from app import finances, invoices, ksef
 from app.i18n import _
+from app.validation import parse_id
 from app.routes._render import render
 from app.routes._session import settings_of
 from app.routes.responses import pdf_response
@@ -71,9 +72,10 @@ class FinancesController(Controller):
                            name: FromPath[str]) -> Response:
         """`/finances/invoices/12` is the invoice's PDF, `/finances/invoices/12.xml` its FA(3) XML."""
         stem, xml = (name[:-4], True) if name.endswith(".xml") else (name, False)
-        if not stem.isdigit() or len(stem) > 18:
+        invoice_id = parse_id(stem)  # digits within the column's range, else no such invoice
+        if invoice_id is None:
             raise NotFoundException()
-        invoice_id, settings = int(stem), settings_of(request)
+        settings = settings_of(request)
         doc = await invoices.load_invoice_doc(invoice_id, session.subject_id)
         if doc is None:
             raise NotFoundException()
