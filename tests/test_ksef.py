@@ -160,6 +160,16 @@ async def test_the_mode_decides_which_invoices_get_a_ksef_document(mode, expecte
     assert all(r["status"] == "pending" for r in rows)
 
 
+async def test_preparing_walks_past_invoices_that_do_not_go():
+    """More consumer invoices than one batch, then a business one: the walk ends, and the
+    business invoice gets its document (a batch of only skipped rows is not read again)."""
+    for _ in range(3):
+        await factories.invoice((await factories.customer()).id, issue_date=date(2026, 11, 30))
+    b, _ = await two_invoices()
+    assert await asyncio.wait_for(ksef.prepare(ksef_settings(), limit=2), timeout=30) == 1
+    assert [r["invoice"] for r in await KsefDocument.select(KsefDocument.invoice)] == [b]
+
+
 async def test_invoices_before_the_start_date_are_not_sent():
     business = await factories.customer(nip=BUSINESS_NIP)
     await factories.invoice(business.id, issue_date=date(2026, 1, 31))
