@@ -8,7 +8,6 @@ from datetime import date, datetime
 from app import db
 from app.auth import last_login
 from app.changes import record
-from app.i18n import N_
 from app.security import generate_pin, hash_secret_async
 from app.tables.customers import Customer, Device
 from app.tables.tariffs import Assignment, Tariff

@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from app import invoices, ksef
 from app.invoice_pdf import InvoiceDoc, InvoiceLine, Party
 from app.ksef_xml import CorrectionRef, build_xml, xsd_error
-from app.settings import ISP, settings_from_env
+from app.settings import settings_from_env
 from app.tables.finances import Invoice
 from app.tables.ksef import KsefDocument
 from tests import factories
